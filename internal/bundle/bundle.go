@@ -1,0 +1,103 @@
+// Package bundle is the file that `candor sync pull` downloads for one reviewer and that
+// `candor-inbox import` reads offline: case metadata, log entries, a signed checkpoint with
+// consistency proofs, and the reviewer's new ciphertext blobs, in one stream signed by the server.
+//
+// Blobs can be gigabytes, so both [Writer] and [Reader] stream: every record but a blob's payload
+// is bounded ([MaxRecordLen]) and held in memory; payloads pass through.
+//
+// # Format (version 1)
+//
+//	bundle  = magic *record
+//	magic   = "candor-bundle/v1\n"
+//	record  = type(1 byte) length(uvarint, minimal encoding, ≤ MaxRecordLen) payload(length bytes)
+//
+// A Blob record is followed directly by exactly Blob.Size raw payload bytes (not counted in the
+// record's length). Records appear in this order:
+//
+//	Header            exactly once, first
+//	Checkpoint        exactly once, second
+//	Consistency*      then LogEntry*, then Case*, then Blob* (each group may be empty)
+//	End               exactly once, last; nothing may follow
+//
+// Payloads (integers big-endian; strings are length-prefixed by a byte unless noted):
+//
+//	1 Header       serverkey(2-byte len, 1..8192) origin(1..255, printable ASCII without space)
+//	               reviewer(1..64, printable ASCII without space) since(8) until(8, ≥ since) day(4)
+//	2 Checkpoint   a logentry.SignedCheckpoint text; its origin equals the header's
+//	3 Consistency  fromsize(8, 0..checkpoint size) proof(count byte ≤ 64, 32-byte hashes)
+//	4 LogEntry     index(8, strictly increasing, < checkpoint size) entry(2-byte len; a valid
+//	               logentry encoding)
+//	5 Case         id(16, non-zero) category(0..64, UTF-8 without control characters)
+//	               received(4) ackdue(4) feedbackdue(4) closed(4) status(one of received,
+//	               acknowledged, in-review, closed) reviewers(count byte ≤ 64, each 1..64 printable)
+//	               reporterrecipient(2-byte len, 0..4096 printable ASCII without space)
+//	               holds(count byte ≤ 64, each 1..64 printable) deleted(1 byte, 0 or 1) logindex(8, ≥ 0)
+//	6 Blob         case(16) id(16) kind(1: 1 report, 2 follow-up, 3 reply) author(1..64 printable)
+//	               day(4) header(4-byte len, 1..1 MiB; an age header: starts "age-encryption.org/v1\n")
+//	               size(8, 0..2^50)
+//	7 End          sha256(32) signature(the rest, 1..8192 bytes)
+//
+// The End record's hash is SHA-256 of every byte before the End record's type byte (magic
+// included); its signature is the server's over that hash, with context "candor/bundle". The
+// server key is the Header's ServerKey; the inbox pins it and checks it before trusting anything.
+package bundle
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Signer signs msg under a context string (crypto.SigningKey satisfies it).
+type Signer interface {
+	Sign(context string, msg []byte) ([]byte, error)
+}
+
+// Verifier checks a signature made by a Signer (crypto.VerifyKey satisfies it).
+type Verifier interface {
+	Verify(context string, msg, sig []byte) error
+}
+
+// SignatureContext is the context under which bundles are signed.
+const SignatureContext = "candor/bundle"
+
+const magic = "candor-bundle/v1\n"
+
+// Limits of the format.
+const (
+	MaxRecordLen    = 1<<20 + 4096 // bytes of one record's payload (a blob's age header fits)
+	MaxServerKeyLen = 8192
+	MaxSignatureLen = 8192
+	MaxAgeHeaderLen = 1 << 20
+	MaxBlobSize     = 1 << 50
+	MaxNameLen      = 64 // reviewer fingerprints, authors, categories
+	MaxListLen      = 64 // reviewers and holds of a case
+	MaxRecipientLen = 4096
+	MaxOriginLen    = 255
+)
+
+// Errors returned by this package. Errors are wrapped with details; test with errors.Is.
+var (
+	// ErrVersion: the input is not a version 1 bundle.
+	ErrVersion = errors.New("bundle: not a version 1 bundle")
+	// ErrTruncated: the bundle ended before its End record.
+	ErrTruncated = errors.New("bundle: truncated")
+	// ErrMalformed: an unknown record type, a record out of order, an out-of-range or
+	// non-canonical field, or data after the End record.
+	ErrMalformed = errors.New("bundle: malformed")
+	// ErrCorrupt: the bytes do not match the hash in the End record.
+	ErrCorrupt = errors.New("bundle: corrupt (hash mismatch)")
+	// ErrBadSignature: the bundle or checkpoint signature does not verify.
+	ErrBadSignature = errors.New("bundle: bad signature")
+	// ErrInvalid: a value given to the Writer breaks a rule of the format.
+	ErrInvalid = errors.New("bundle: invalid record")
+	// ErrState: a method was called out of order (e.g. End before the bundle was read).
+	ErrState = errors.New("bundle: call out of order")
+)
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}

@@ -1,0 +1,363 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"candor/internal/day"
+	"candor/internal/logentry"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// RecordType identifies a record. The values are part of the format.
+type RecordType uint8
+
+// Record types, in the order they must appear.
+const (
+	TypeHeader      RecordType = 1
+	TypeCheckpoint  RecordType = 2
+	TypeConsistency RecordType = 3
+	TypeLogEntry    RecordType = 4
+	TypeCase        RecordType = 5
+	TypeBlob        RecordType = 6
+	TypeEnd         RecordType = 7
+)
+
+// Record is one of *Header, *Checkpoint, *Consistency, *LogEntry, *Case and *Blob.
+type Record interface {
+	Type() RecordType
+	marshal() ([]byte, error)
+}
+
+// Header describes the bundle: who made it, for whom, and which slice of the reviewer's feed.
+type Header struct {
+	ServerKey    []byte // the server's marshalled verify key
+	ServerOrigin string // the log origin; equals the checkpoint's
+	Reviewer     string // the fingerprint of the reviewer the bundle is for
+	Since, Until uint64 // feed cursors: the bundle holds the feed items in (Since, Until]
+	Day          day.Day
+}
+
+// Checkpoint is the server's signed checkpoint of the case log at the time of the bundle.
+type Checkpoint struct {
+	logentry.SignedCheckpoint
+}
+
+// Consistency proves that the tree of FromSize entries is a prefix of the checkpoint's tree.
+type Consistency struct {
+	FromSize int64
+	Proof    tlog.TreeProof
+}
+
+// LogEntry is the log entry at Index: a logentry encoding.
+type LogEntry struct {
+	Index int64
+	Entry []byte
+}
+
+// Case is the metadata of one case the reviewer may read. It holds no content.
+type Case struct {
+	ID                                    [16]byte
+	Category                              string
+	Received, AckDue, FeedbackDue, Closed day.Day  // Closed is zero while the case is open
+	Status                                string   // received, acknowledged, in-review or closed
+	Reviewers                             []string // fingerprints of the case's reviewers (age recipients)
+	ReporterRecipient                     string   // the reporter's age recipient, for replies
+	Holds                                 []string // fingerprints of reviewers holding the case
+	Deleted                               bool
+	LogIndex                              int64 // index of the case's CaseCreated entry
+}
+
+// BlobKind says what a blob is. The values are part of the format.
+type BlobKind uint8
+
+// Blob kinds.
+const (
+	BlobReport   BlobKind = 1
+	BlobFollowUp BlobKind = 2
+	BlobReply    BlobKind = 3
+)
+
+// Blob describes one age file; its payload (Size bytes) follows the record. Header ‖ payload is a
+// standard age file.
+type Blob struct {
+	Case   [16]byte
+	ID     [16]byte
+	Kind   BlobKind
+	Author string // "reporter" or a reviewer fingerprint
+	Day    day.Day
+	Header []byte // the age header
+	Size   int64  // payload bytes
+}
+
+// Type implements Record.
+func (*Header) Type() RecordType { return TypeHeader }
+
+// Type implements Record.
+func (*Checkpoint) Type() RecordType { return TypeCheckpoint }
+
+// Type implements Record.
+func (*Consistency) Type() RecordType { return TypeConsistency }
+
+// Type implements Record.
+func (*LogEntry) Type() RecordType { return TypeLogEntry }
+
+// Type implements Record.
+func (*Case) Type() RecordType { return TypeCase }
+
+// Type implements Record.
+func (*Blob) Type() RecordType { return TypeBlob }
+
+const ageMagic = "age-encryption.org/v1\n"
+
+func graphic(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func text(s string, maxLen int) bool {
+	if len(s) > maxLen || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func validStatus(s string) bool {
+	switch s {
+	case "received", "acknowledged", "in-review", "closed":
+		return true
+	}
+	return false
+}
+
+// --- encoding ---
+
+type encoder struct{ b []byte }
+
+func (e *encoder) u8(v byte)    { e.b = append(e.b, v) }
+func (e *encoder) u16(v int)    { e.b = binary.BigEndian.AppendUint16(e.b, uint16(v)) }
+func (e *encoder) u32(v uint32) { e.b = binary.BigEndian.AppendUint32(e.b, v) }
+func (e *encoder) u64(v uint64) { e.b = binary.BigEndian.AppendUint64(e.b, v) }
+func (e *encoder) raw(v []byte) { e.b = append(e.b, v...) }
+func (e *encoder) str8(s string) {
+	e.u8(byte(len(s)))
+	e.b = append(e.b, s...)
+}
+func (e *encoder) list(l []string) {
+	e.u8(byte(len(l)))
+	for _, s := range l {
+		e.str8(s)
+	}
+}
+
+type decoder struct {
+	b     []byte
+	short bool
+}
+
+func (d *decoder) next(n int) []byte {
+	if d.short || n > len(d.b) {
+		d.short = true
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) u8() byte {
+	if v := d.next(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (d *decoder) u16() int {
+	if v := d.next(2); v != nil {
+		return int(binary.BigEndian.Uint16(v))
+	}
+	return 0
+}
+
+func (d *decoder) u32() uint32 {
+	if v := d.next(4); v != nil {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (d *decoder) u64() uint64 {
+	if v := d.next(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (d *decoder) day() day.Day { return day.Day(int32(d.u32())) }
+func (d *decoder) str8() string { return string(d.next(int(d.u8()))) }
+
+func (d *decoder) list() []string {
+	n := int(d.u8())
+	if n > MaxListLen {
+		d.short = true
+		return nil
+	}
+	var l []string
+	for i := 0; i < n && !d.short; i++ {
+		l = append(l, d.str8())
+	}
+	return l
+}
+
+func (d *decoder) done() error {
+	if d.short {
+		return malformed("record payload truncated or a count out of range")
+	}
+	if len(d.b) != 0 {
+		return malformed("%d bytes of trailing data in a record", len(d.b))
+	}
+	return nil
+}
+
+// --- per record ---
+
+func (h *Header) validate() error {
+	switch {
+	case len(h.ServerKey) == 0 || len(h.ServerKey) > MaxServerKeyLen:
+		return invalid("server key of %d bytes", len(h.ServerKey))
+	case !graphic(h.ServerOrigin, MaxOriginLen):
+		return invalid("origin must be 1..%d bytes of printable ASCII without space", MaxOriginLen)
+	case !graphic(h.Reviewer, MaxNameLen):
+		return invalid("reviewer must be 1..%d bytes of printable ASCII without space", MaxNameLen)
+	case h.Until < h.Since:
+		return invalid("until %d before since %d", h.Until, h.Since)
+	}
+	return nil
+}
+
+func (h *Header) marshal() ([]byte, error) {
+	if err := h.validate(); err != nil {
+		return nil, err
+	}
+	var e encoder
+	e.u16(len(h.ServerKey))
+	e.raw(h.ServerKey)
+	e.str8(h.ServerOrigin)
+	e.str8(h.Reviewer)
+	e.u64(h.Since)
+	e.u64(h.Until)
+	e.u32(uint32(h.Day))
+	return e.b, nil
+}
+
+func parseHeader(b []byte) (*Header, error) {
+	d := decoder{b: b}
+	h := &Header{}
+	h.ServerKey = bytes.Clone(d.next(d.u16()))
+	h.ServerOrigin = d.str8()
+	h.Reviewer = d.str8()
+	h.Since, h.Until = d.u64(), d.u64()
+	h.Day = d.day()
+	return h, finish(&d, h.validate)
+}
+
+func (c *Checkpoint) marshal() ([]byte, error) {
+	b, err := c.SignedCheckpoint.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return b, nil
+}
+
+func parseCheckpoint(b []byte) (*Checkpoint, error) {
+	c, err := logentry.ParseSigned(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return &Checkpoint{*c}, nil
+}
+
+func (c *Consistency) marshal() ([]byte, error) {
+	if c.FromSize < 0 {
+		return nil, invalid("negative size")
+	}
+	var e encoder
+	e.u64(uint64(c.FromSize))
+	b, err := logentry.AppendHashes(e.b, c.Proof)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return b, nil
+}
+
+func parseConsistency(b []byte) (*Consistency, error) {
+	d := decoder{b: b}
+	c := &Consistency{FromSize: int64(d.u64())}
+	if d.short || c.FromSize < 0 {
+		return nil, malformed("consistency size")
+	}
+	p, rest, err := logentry.ReadHashes(d.b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if len(rest) != 0 {
+		return nil, malformed("data after the consistency proof")
+	}
+	c.Proof = p
+	return c, nil
+}
+
+func (l *LogEntry) validate() error {
+	if l.Index < 0 {
+		return invalid("negative log index")
+	}
+	if _, err := logentry.Parse(l.Entry); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+func (l *LogEntry) marshal() ([]byte, error) {
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	var e encoder
+	e.u64(uint64(l.Index))
+	e.u16(len(l.Entry))
+	e.raw(l.Entry)
+	return e.b, nil
+}
+
+func parseLogEntry(b []byte) (*LogEntry, error) {
+	d := decoder{b: b}
+	l := &LogEntry{Index: int64(d.u64())}
+	l.Entry = bytes.Clone(d.next(d.u16()))
+	return l, finish(&d, l.validate)
+}
+
+// finish checks the decoder and then the record's rules, reporting both as ErrMalformed.
+func finish(d *decoder, validate func() error) error {
+	if err := d.done(); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return nil
+}

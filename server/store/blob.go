@@ -1,0 +1,304 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+
+	bolt "go.etcd.io/bbolt"
+
+	"candor/internal/day"
+)
+
+// BlobWriter writes one blob (an age file: header and payload) chunk by
+// chunk. Obtain one from NewBlob. It is not safe for concurrent use.
+//
+// Each full chunk is committed in its own durable transaction before Write
+// returns, so a writer holds at most one chunk of memory. The blob stays
+// pending until a case operation commits it; Abort (or the next Open, if the
+// process dies) deletes everything written.
+type BlobWriter struct {
+	s      *Store
+	id     BlobID
+	buf    []byte // pending partial chunk; nil until needed
+	seq    uint32 // next chunk number
+	size   int64  // payload bytes accepted
+	header []byte
+	closed bool
+	err    error // sticky: after a failed commit the blob is incomplete
+}
+
+// NewBlob registers a new pending blob with a random ID.
+func (s *Store) NewBlob() (*BlobWriter, error) {
+	id := newBlobID()
+	created := binary.BigEndian.AppendUint32(nil, uint32(s.today()))
+	err := s.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).Put(id[:], created)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: registering blob: %w", err)
+	}
+	return &BlobWriter{s: s, id: id}, nil
+}
+
+// ID returns the blob's ID.
+func (w *BlobWriter) ID() BlobID { return w.id }
+
+// Size returns the number of payload bytes written so far.
+func (w *BlobWriter) Size() int64 { return w.size }
+
+// SetHeader sets the blob's age header (at most MaxHeaderSize bytes; copied).
+// It may be called at any time before Close; the last call wins.
+func (w *BlobWriter) SetHeader(h []byte) error {
+	if w.closed {
+		return ErrClosed
+	}
+	if len(h) == 0 || len(h) > MaxHeaderSize {
+		return fmt.Errorf("store: header of %d bytes (want 1..%d): %w", len(h), MaxHeaderSize, ErrInvalid)
+	}
+	w.header = clone(h)
+	return nil
+}
+
+// Write appends payload bytes, committing every full chunk durably before it
+// returns. After an error the writer is unusable; call Abort.
+func (w *BlobWriter) Write(p []byte) (n int, err error) {
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	for len(p) > 0 && err == nil {
+		var k int
+		if len(w.buf) == 0 && len(p) >= w.s.chunkSize {
+			k = w.s.chunkSize // commit straight from p: no copy, done before we return
+			err = w.commit(p[:k], nil)
+		} else {
+			k = w.fill(p)
+			if len(w.buf) == w.s.chunkSize {
+				err = w.commit(w.buf, nil)
+				w.buf = w.buf[:0]
+			}
+		}
+		n, p = n+k, p[k:]
+		w.size += int64(k)
+	}
+	w.err = err
+	return n, err
+}
+
+// fill copies as much of p as fits into the chunk buffer.
+func (w *BlobWriter) fill(p []byte) int {
+	if w.buf == nil {
+		w.buf = make([]byte, 0, w.s.chunkSize)
+	}
+	k := copy(w.buf[len(w.buf):cap(w.buf)], p)
+	w.buf = w.buf[:len(w.buf)+k]
+	return k
+}
+
+// commit stores chunk as the next chunk (if non-empty) and, if header is not
+// nil, the header, in one durable transaction — provided the blob is still
+// pending.
+func (w *BlobWriter) commit(chunk, header []byte) error {
+	if w.seq == math.MaxUint32 {
+		return fmt.Errorf("store: blob has too many chunks: %w", ErrInvalid)
+	}
+	err := w.s.update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketPending).Get(w.id[:]) == nil {
+			return ErrNotPending
+		}
+		if len(chunk) > 0 {
+			if err := tx.Bucket(bucketChunks).Put(chunkKey(w.id, w.seq), chunk); err != nil {
+				return err
+			}
+		}
+		if header != nil {
+			return tx.Bucket(bucketHeaders).Put(w.id[:], header)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: writing blob: %w", err)
+	}
+	if len(chunk) > 0 {
+		w.seq++
+	}
+	return nil
+}
+
+// Close writes the last partial chunk and the header (SetHeader must have been
+// called) in one durable transaction and returns the blob's ID. The blob is
+// still pending: commit it with CreateCase or AddMessage, or Abort it.
+func (w *BlobWriter) Close() (BlobID, error) {
+	if w.closed {
+		return BlobID{}, ErrClosed
+	}
+	if w.err != nil {
+		return BlobID{}, w.err
+	}
+	if w.header == nil {
+		return BlobID{}, fmt.Errorf("store: closing blob without a header: %w", ErrInvalid)
+	}
+	if err := w.commit(w.buf, w.header); err != nil {
+		w.err = err
+		return BlobID{}, err
+	}
+	w.closed, w.buf, w.header = true, nil, nil
+	return w.id, nil
+}
+
+// Abort deletes everything written for the blob, closed or not, as long as
+// no case has committed it; otherwise it returns ErrNotPending and deletes
+// nothing. Aborting twice is a no-op.
+func (w *BlobWriter) Abort() error {
+	if w.err == errAborted {
+		return nil
+	}
+	w.closed, w.buf, w.header, w.err = true, nil, nil, errAborted
+	return w.s.update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketPending).Get(w.id[:]) == nil {
+			return fmt.Errorf("store: aborting blob: %w", ErrNotPending)
+		}
+		_, err := deleteBlob(tx, w.id)
+		return err
+	})
+}
+
+// errAborted marks an aborted writer.
+var errAborted = fmt.Errorf("store: blob aborted: %w", ErrClosed)
+
+// deleteBlob removes a blob's chunks, header and pending mark, and returns
+// how many chunks it removed.
+func deleteBlob(tx *bolt.Tx, id BlobID) (int, error) {
+	chunks := tx.Bucket(bucketChunks)
+	var keys [][]byte
+	c := chunks.Cursor()
+	for k, _ := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, _ = c.Next() {
+		keys = append(keys, clone(k)) // bbolt cursors can skip keys when deleting mid-iteration
+	}
+	for _, k := range keys {
+		if err := chunks.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Bucket(bucketHeaders).Delete(id[:]); err != nil {
+		return 0, err
+	}
+	return len(keys), tx.Bucket(bucketPending).Delete(id[:])
+}
+
+// sweepPending deletes every pending blob whose creation day matches.
+func sweepPending(tx *bolt.Tx, match func(day.Day) bool) (Sweep, error) {
+	var ids []BlobID
+	err := tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
+		if len(k) != len(BlobID{}) || len(v) != 4 {
+			return fmt.Errorf("%w: pending mark", ErrCorrupt)
+		}
+		if match(day.Day(int32(binary.BigEndian.Uint32(v)))) {
+			ids = append(ids, BlobID(k))
+		}
+		return nil
+	})
+	var sw Sweep
+	for _, id := range ids {
+		if err != nil {
+			break
+		}
+		if tx.Bucket(bucketHeaders).Get(id[:]) != nil {
+			sw.Headers++
+		}
+		var n int
+		n, err = deleteBlob(tx, id)
+		sw.Blobs, sw.Chunks = sw.Blobs+1, sw.Chunks+n
+	}
+	return sw, err
+}
+
+// SweepPending deletes pending blobs created before the given day: a
+// periodic job for a long-running server, since Open sweeps only at start. A
+// writer still in progress whose blob is swept fails with ErrNotPending.
+func (s *Store) SweepPending(before day.Day) (Sweep, error) {
+	var sw Sweep
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		sw, err = sweepPending(tx, func(d day.Day) bool { return d < before })
+		return err
+	})
+	return sw, err
+}
+
+// Blob reads a committed blob. Header and Size are fixed when it is opened;
+// Read returns the payload, reading one chunk per short read transaction and
+// copying it out, so a slow reader never holds the store. A Blob is not safe
+// for concurrent use.
+type Blob struct {
+	ID     BlobID
+	Header []byte // the age header (the caller's copy)
+	Size   int64  // payload size in bytes (without the header)
+
+	s      *Store
+	chunks uint32 // number of chunks
+	next   uint32 // next chunk to load
+	buf    []byte // current chunk
+	off    int    // read offset in buf
+}
+
+// OpenBlob opens a committed blob. Pending blobs are not found.
+func (s *Store) OpenBlob(id BlobID) (*Blob, error) {
+	b := &Blob{ID: id, s: s}
+	err := s.view(func(tx *bolt.Tx) error {
+		h := tx.Bucket(bucketHeaders).Get(id[:])
+		if h == nil || tx.Bucket(bucketPending).Get(id[:]) != nil {
+			return fmt.Errorf("store: opening blob: %w", ErrNotFound)
+		}
+		b.Header = clone(h)
+		b.chunks, b.Size = blobChunks(tx, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// blobChunks counts a blob's chunks and payload bytes.
+func blobChunks(tx *bolt.Tx, id BlobID) (n uint32, size int64) {
+	c := tx.Bucket(bucketChunks).Cursor()
+	for k, v := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, v = c.Next() {
+		n, size = n+1, size+int64(len(v))
+	}
+	return n, size
+}
+
+// Read reads payload bytes. It fails with ErrNotFound if the blob is deleted
+// while being read.
+func (b *Blob) Read(p []byte) (int, error) {
+	for b.off == len(b.buf) {
+		if b.next == b.chunks {
+			return 0, io.EOF
+		}
+		if err := b.load(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, b.buf[b.off:])
+	b.off += n
+	return n, nil
+}
+
+// load copies the next chunk into b.buf.
+func (b *Blob) load() error {
+	return b.s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketChunks).Get(chunkKey(b.ID, b.next))
+		if v == nil {
+			return fmt.Errorf("store: reading blob: chunk missing: %w", ErrNotFound)
+		}
+		b.buf, b.off = append(b.buf[:0], v...), 0
+		b.next++
+		return nil
+	})
+}

@@ -1,0 +1,242 @@
+// Package store keeps everything the Candor server stores in one bbolt file:
+// ciphertext (age headers and payload chunks) and content-free metadata
+// (cases, the feed reviewers pull from, the case log, reviewers, settings).
+// Nothing in it can be read without a reviewer's or reporter's key.
+//
+// # Blobs
+//
+// A blob is one age file, kept as its header apart from its payload, which is
+// cut into chunks of Options.ChunkSize bytes. NewBlob registers a pending
+// blob; BlobWriter.Write commits each full chunk in its own durable
+// transaction, so memory stays at one chunk per writer whatever the size of
+// the upload; BlobWriter.Close writes the last chunk and the header. The blob
+// stays pending — invisible to OpenBlob — until a case operation (CreateCase,
+// AddMessage) commits it in the same transaction that makes the case or the
+// message visible. A pending blob whose writer never finished (the process
+// was killed, the upload broke) is swept, chunks and header included, by the
+// next Open; BlobWriter.Abort does the same at once.
+//
+// # Cases, the feed and the log
+//
+// Every case operation is one bbolt update transaction: the case record, its
+// lookup index, the blobs it commits, a FeedItem telling reviewers what to
+// pull, and the caller's case-log entries become durable together or not at
+// all. The case log is an RFC 6962 Merkle tree (golang.org/x/mod/sumdb/tlog)
+// whose entries are opaque to the store; its proofs are computed inside read
+// transactions, so they always match one consistent tree.
+//
+// # Deletion
+//
+// DeleteCase removes a case's record, lookup key, and every header and chunk
+// of its blobs. bbolt reuses freed pages but does not wipe them, so the bytes
+// stay in the file until Compact rewrites it; Backup always writes a compacted
+// copy. Call Compact after deletions (the retention job does).
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. Only one process may open the file (bbolt
+// holds an exclusive lock). Values returned by the store are copies owned by
+// the caller. Callbacks run outside transactions unless documented otherwise.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"candor/internal/day"
+)
+
+// Limits and defaults.
+const (
+	DefaultLockTimeout = 5 * time.Second
+	DefaultChunkSize   = 1 << 20
+	MaxChunkSize       = 4 << 20
+	MaxHeaderSize      = 64 << 10 // an age header for dozens of hybrid recipients fits easily
+	MaxLogEntrySize    = 64 << 10
+)
+
+// schemaVersion is stored in meta under schemaKey. Bump it (and add a
+// migration to Open) when a bucket layout or record changes incompatibly.
+const (
+	schemaVersion = "1"
+	schemaKey     = "store.schema"
+	reservedMeta  = "store." // meta keys the store owns; PutMeta refuses them
+)
+
+// Bucket names.
+var (
+	bucketMeta      = []byte("meta")      // key → value (settings, keys, schema)
+	bucketHeaders   = []byte("headers")   // BlobID → age header
+	bucketChunks    = []byte("chunks")    // BlobID ‖ uint32 seq → payload chunk
+	bucketPending   = []byte("pending")   // BlobID → int32 day created
+	bucketCases     = []byte("cases")     // CaseID → case record
+	bucketLookup    = []byte("lookup")    // lookup key → CaseID
+	bucketFeed      = []byte("feed")      // uint64 seq → feed record
+	bucketLog       = []byte("log")       // uint64 index → entry (bucket sequence = log size)
+	bucketLogHash   = []byte("loghash")   // uint64 stored-hash index → 32-byte hash
+	bucketReviewers = []byte("reviewers") // fingerprint → reviewer record
+	allBuckets      = [][]byte{bucketMeta, bucketHeaders, bucketChunks, bucketPending, bucketCases,
+		bucketLookup, bucketFeed, bucketLog, bucketLogHash, bucketReviewers}
+)
+
+// Options configures Open. The zero value (or a nil *Options) gives the defaults.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock (default 5s); on timeout
+	// Open returns ErrLocked.
+	LockTimeout time.Duration
+	// Now returns the current time (default time.Now); only its UTC day is stored.
+	Now func() time.Time
+	// ChunkSize is the payload chunk size for new blobs (default 1 MiB, at most 4 MiB).
+	ChunkSize int
+}
+
+// Store is an open store file. See the package documentation.
+type Store struct {
+	path      string
+	now       func() time.Time
+	chunkSize int
+	swept     Sweep
+
+	// mu guards db: every transaction holds it shared; Compact and Close hold
+	// it exclusively while they swap or close the file.
+	mu sync.RWMutex
+	db *bolt.DB
+}
+
+// Sweep counts what Open removed: pending blobs left by writers that never
+// committed, with their chunks and headers.
+type Sweep struct {
+	Blobs, Chunks, Headers int
+}
+
+// Open opens or creates the store file at path (mode 0600), creates missing
+// buckets, checks the schema version and sweeps pending blobs left by an
+// earlier process (see Swept).
+func Open(path string, opts *Options) (*Store, error) {
+	s := &Store{path: path, now: time.Now, chunkSize: DefaultChunkSize}
+	timeout := DefaultLockTimeout
+	if opts != nil {
+		if opts.LockTimeout > 0 {
+			timeout = opts.LockTimeout
+		}
+		if opts.Now != nil {
+			s.now = opts.Now
+		}
+		if opts.ChunkSize != 0 {
+			if opts.ChunkSize < 0 || opts.ChunkSize > MaxChunkSize {
+				return nil, fmt.Errorf("store: chunk size %d out of range (1..%d): %w", opts.ChunkSize, MaxChunkSize, ErrInvalid)
+			}
+			s.chunkSize = opts.ChunkSize
+		}
+	}
+	db, err := openBolt(path, timeout)
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	if err := db.Update(s.init); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: opening %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: opening %s: %w", path, err)
+	}
+	// Make the file's creation itself durable.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init creates the buckets, checks the schema and sweeps pending blobs, in
+// one transaction.
+func (s *Store) init(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("store: creating bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch v := meta.Get([]byte(schemaKey)); {
+	case v == nil:
+		if err := meta.Put([]byte(schemaKey), []byte(schemaVersion)); err != nil {
+			return err
+		}
+	case string(v) != schemaVersion:
+		return fmt.Errorf("%w: file has %q, this build reads %q", ErrSchema, v, schemaVersion)
+	}
+	var err error
+	s.swept, err = sweepPending(tx, func(day.Day) bool { return true })
+	return err
+}
+
+// Swept reports what Open swept: the pending blobs of writers that never
+// committed (for tests and the start-up log line).
+func (s *Store) Swept() Sweep { return s.swept }
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the file. It waits for running transactions; open BlobWriters
+// and Blobs fail with ErrClosed afterwards.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+// update runs fn in a durable write transaction.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	return s.db.Update(fn)
+}
+
+func (s *Store) today() day.Day { return day.FromTime(s.now()) }
+
+// syncDir fsyncs a directory so that a created or renamed entry survives a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: syncing directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store: syncing directory: %w", err)
+	}
+	return nil
+}
