@@ -87,7 +87,7 @@ func Seal(header, payload io.Writer, recipients []age.Recipient) (io.WriteCloser
 		return nil, ErrNoRecipients
 	}
 	for i, r := range recipients {
-		if _, ok := r.(*age.HybridRecipient); !ok {
+		if h, ok := r.(*age.HybridRecipient); !ok || h == nil {
 			return nil, fmt.Errorf("%w: recipient %d is a %T, not a hybrid post-quantum recipient", ErrRecipient, i+1, r)
 		}
 	}
@@ -187,10 +187,34 @@ func Open(header []byte, payload io.Reader, ids ...age.Identity) (io.Reader, err
 	}
 	r, err := age.Decrypt(io.MultiReader(bytes.NewReader(header), payload), ids...)
 	if err != nil {
-		return nil, fmt.Errorf("opening: %w", err)
+		return nil, openError(err)
 	}
 	return r, nil
 }
+
+// openError describes a failure of age.Decrypt. age's header-parsing errors quote the offending
+// line, which could be anything (a secret key pasted in the wrong place), so only a fixed message
+// is shown; the original stays reachable with errors.Is and errors.As.
+func openError(err error) error {
+	var noMatch *age.NoIdentityMatchError
+	switch {
+	case errors.As(err, &noMatch):
+		return fmt.Errorf("opening: %w", err) // fixed texts only
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return &redactedError{"opening: the age file is truncated", err}
+	}
+	return &redactedError{"opening: malformed age header or bad header MAC", err}
+}
+
+// redactedError has a fixed message and wraps [ErrInvalidHeader] and the original error, whose
+// text is not shown.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string   { return e.msg }
+func (e *redactedError) Unwrap() []error { return []error{ErrInvalidHeader, e.err} }
 
 // checkHeader checks that header is exactly one age header: it starts with the age intro line and
 // ends with the MAC line and its newline, so that no payload byte was moved into it.

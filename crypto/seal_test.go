@@ -204,7 +204,7 @@ func TestParseRecipients(t *testing.T) {
 		{"classic secret key", []string{x25519.String()}, "this is a secret key"},
 		{"garbage", []string{"hello"}, "not an age recipient"},
 		{"empty entry", []string{""}, "not an age recipient"},
-		{"bad checksum", []string{hybrid.Recipient().String()[:100] + "q" + hybrid.Recipient().String()[101:]}, "malformed age recipient"},
+		{"bad checksum", []string{changeChar(hybrid.Recipient().String(), 100)}, "malformed age recipient"},
 		{"short hybrid", []string{mustBech32(t, "age1pq", []byte("too short"))}, "malformed hybrid recipient key"},
 	}
 	for _, tt := range tests {
@@ -229,6 +229,12 @@ func TestParseRecipients(t *testing.T) {
 	}
 }
 
+// changeChar replaces the Bech32 character at i with the next one of the alphabet.
+func changeChar(s string, i int) string {
+	c := bech32Charset[(strings.IndexByte(bech32Charset, s[i])+1)%32]
+	return s[:i] + string(c) + s[i+1:]
+}
+
 func mustBech32(t testing.TB, hrp string, data []byte) string {
 	t.Helper()
 	s, err := bech32Encode(hrp, data)
@@ -251,6 +257,7 @@ func TestSealRejectsRecipients(t *testing.T) {
 		{"classic", []age.Recipient{x25519.Recipient()}, ErrRecipient},
 		{"mixed", []age.Recipient{hybrid, x25519.Recipient()}, ErrRecipient},
 		{"scrypt", []age.Recipient{scrypt}, ErrRecipient},
+		{"nil hybrid", []age.Recipient{(*age.HybridRecipient)(nil)}, ErrRecipient},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -146,7 +146,7 @@ func (v *VerifyKey) MarshalBinary() ([]byte, error) { return v.Bytes(), nil }
 
 // Equal reports whether v and u are the same key.
 func (v *VerifyKey) Equal(u *VerifyKey) bool {
-	return v.ed.Equal(u.ed) && v.ml.Equal(u.ml)
+	return u != nil && v.ed.Equal(u.ed) && v.ml.Equal(u.ml)
 }
 
 // Verify checks sig over msg under context (see [SigningKey.Sign]). It returns nil only if both the

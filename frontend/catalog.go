@@ -122,7 +122,7 @@ func goKeys() []string {
 	for _, k := range ErrorKeys() {
 		keys = append(keys, k.TitleKey(), k.MessageKey())
 	}
-	return keys
+	return append(keys, handlerKeys()...)
 }
 
 // goPluralKeys are the tn-style keys the Go code uses.

@@ -44,6 +44,9 @@ func ReadHashes(b []byte) ([]tlog.Hash, []byte, error) {
 	if len(b) < n*tlog.HashSize {
 		return nil, nil, malformed("truncated proof")
 	}
+	if n == 0 {
+		return nil, b, nil // nil, not empty: decoding is canonical for reflect.DeepEqual
+	}
 	hs := make([]tlog.Hash, n)
 	for i := range hs {
 		copy(hs[i][:], b[i*tlog.HashSize:])

@@ -40,6 +40,9 @@ func checkOffline(t *testing.T, name string, lines []string) {
 }
 
 func TestNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts eight tor processes; skipped in -short mode")
+	}
 	n := ForTest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -6,11 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// copyTxSize bounds the bytes copied per destination transaction.
+// copyTxSize bounds the bytes copied per destination transaction (tests lower it).
 const copyTxSize = 64 << 20
 
 // Compact rewrites the store file so that it holds only live data: the pages
@@ -55,7 +56,7 @@ func (s *Store) Compact(ctx context.Context) error {
 // file next to it, and returns the open copy and its path. nosync skips the
 // fsyncs for a throw-away copy. On error nothing is left behind.
 func (s *Store) snapshot(ctx context.Context, nosync bool) (*bolt.DB, string, error) {
-	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+".compact-*")
+	f, err := os.CreateTemp(filepath.Dir(s.path), tempPattern(s.path))
 	if err != nil {
 		return nil, "", fmt.Errorf("store: compacting: %w", err)
 	}
@@ -63,7 +64,7 @@ func (s *Store) snapshot(ctx context.Context, nosync bool) (*bolt.DB, string, er
 	f.Close()
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: nosync, NoFreelistSync: nosync})
 	if err == nil {
-		err = s.db.View(func(tx *bolt.Tx) error { return copyTx(ctx, dst, tx) })
+		err = s.db.View(func(tx *bolt.Tx) error { return copyTx(ctx, dst, tx, s.copyTx) })
 		if err == nil && !nosync {
 			err = dst.Sync()
 		}
@@ -78,59 +79,58 @@ func (s *Store) snapshot(ctx context.Context, nosync bool) (*bolt.DB, string, er
 	return dst, tmp, nil
 }
 
-// copyTx copies every bucket of src (the store's buckets are flat) into dst,
-// committing about every copyTxSize bytes and checking ctx in between.
-func copyTx(ctx context.Context, dst *bolt.DB, src *bolt.Tx) error {
+// copyTx copies every bucket of src (the store's buckets are flat) into dst.
+func copyTx(ctx context.Context, dst *bolt.DB, src *bolt.Tx, txSize int) error {
 	return src.ForEach(func(name []byte, b *bolt.Bucket) error {
-		c := b.Cursor()
-		k, v := c.First()
-		first := true
-		for first || k != nil {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			err := dst.Update(func(tx *bolt.Tx) error {
-				db, err := tx.CreateBucketIfNotExists(name)
-				if err != nil {
-					return err
-				}
-				db.FillPercent = 1.0 // keys are appended in order
-				if err := db.SetSequence(b.Sequence()); err != nil {
-					return err
-				}
-				for size := 0; k != nil && size < copyTxSize; k, v = c.Next() {
-					if v == nil {
-						return fmt.Errorf("unexpected nested bucket in %s", name)
-					}
-					if err := db.Put(k, v); err != nil {
-						return err
-					}
-					size += len(k) + len(v)
-				}
-				return nil
-			})
+		return copyBucket(ctx, dst, name, b, txSize)
+	})
+}
+
+// copyBucket copies bucket b into a new bucket of dst, committing about every
+// txSize bytes and checking ctx in between.
+func copyBucket(ctx context.Context, dst *bolt.DB, name []byte, b *bolt.Bucket, txSize int) error {
+	c := b.Cursor()
+	k, v := c.First()
+	for first := true; first || k != nil; first = false {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := dst.Update(func(tx *bolt.Tx) error {
+			db, err := tx.CreateBucketIfNotExists(name)
 			if err != nil {
 				return err
 			}
-			first = false
+			db.FillPercent = 1.0 // keys arrive in order
+			if err := db.SetSequence(b.Sequence()); err != nil {
+				return err
+			}
+			for size := 0; k != nil && size < txSize; k, v = c.Next() {
+				if v == nil {
+					return fmt.Errorf("unexpected nested bucket in %s", name)
+				}
+				if err := db.Put(k, v); err != nil {
+					return err
+				}
+				size += len(k) + len(v)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Backup writes a consistent, compacted copy of the store (a bbolt file) to w
 // while other calls continue, and returns the bytes written. Like Compact, it
 // never copies freed pages, so no deleted header reaches a backup. The copy is
 // staged in a temporary file next to the store (ciphertext and metadata only,
-// like the store itself) and removed before Backup returns. A long backup
-// delays writers that need to grow the file.
+// like the store itself) and removed before Backup returns; a slow w holds
+// nothing in the store. Taking the copy delays writers that need to grow the
+// file, and a Compact, until it is done.
 func (s *Store) Backup(w io.Writer) (int64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.db == nil {
-		return 0, ErrClosed
-	}
-	dst, tmp, err := s.snapshot(context.Background(), true)
+	dst, tmp, err := s.backupSnapshot()
 	if err != nil {
 		return 0, err
 	}
@@ -148,4 +148,33 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 		return n, fmt.Errorf("store: backup: %w", err)
 	}
 	return n, nil
+}
+
+func (s *Store) backupSnapshot() (*bolt.DB, string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, "", ErrClosed
+	}
+	return s.snapshot(context.Background(), true)
+}
+
+// tempPattern names the temporary files of Compact and Backup (for os.CreateTemp).
+func tempPattern(path string) string { return filepath.Base(path) + ".compact-*" }
+
+// removeStale removes temporary files left by a Compact or Backup that was
+// killed: they may hold headers that have since been deleted. The caller
+// holds the file lock, so no other process is using them.
+func removeStale(path string) error {
+	dir, prefix := filepath.Dir(path), filepath.Base(path)+".compact-"
+	entries, err := os.ReadDir(dir)
+	for _, e := range entries {
+		if err == nil && strings.HasPrefix(e.Name(), prefix) {
+			err = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: removing stale temporary files: %w", err)
+	}
+	return nil
 }

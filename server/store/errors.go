@@ -33,8 +33,9 @@ var (
 	ErrInvalid = errors.New("store: invalid argument")
 
 	// ErrImmutable is returned by UpdateCase when fn changed a field the store
-	// owns (ID, Lookup, Messages, LogIndices).
-	ErrImmutable = errors.New("store: immutable case field changed")
+	// owns (ID, Lookup, Messages, LogIndices), and by UpdateReviewer when fn
+	// changed the fingerprint.
+	ErrImmutable = errors.New("store: immutable field changed")
 
 	// ErrHeld is returned by DeleteCase for a case with at least one hold.
 	ErrHeld = errors.New("store: case is on hold")

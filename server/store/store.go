@@ -103,6 +103,7 @@ type Store struct {
 	now       func() time.Time
 	chunkSize int
 	swept     Sweep
+	copyTx    int // bytes per transaction when Compact and Backup copy
 
 	// mu guards db: every transaction holds it shared; Compact and Close hold
 	// it exclusively while they swap or close the file.
@@ -117,10 +118,11 @@ type Sweep struct {
 }
 
 // Open opens or creates the store file at path (mode 0600), creates missing
-// buckets, checks the schema version and sweeps pending blobs left by an
-// earlier process (see Swept).
+// buckets, checks the schema version, sweeps pending blobs left by an earlier
+// process (see Swept) and removes temporary files left by an interrupted
+// Compact or Backup.
 func Open(path string, opts *Options) (*Store, error) {
-	s := &Store{path: path, now: time.Now, chunkSize: DefaultChunkSize}
+	s := &Store{path: path, now: time.Now, chunkSize: DefaultChunkSize, copyTx: copyTxSize}
 	timeout := DefaultLockTimeout
 	if opts != nil {
 		if opts.LockTimeout > 0 {
@@ -141,6 +143,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s.db = db
+	if err := removeStale(path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.Update(s.init); err != nil {
 		db.Close()
 		return nil, err

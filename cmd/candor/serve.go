@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"candor/onion"
+	"candor/server"
+)
+
+func init() {
+	extraCommands["serve"] = command{run: runServe}
+}
+
+const serveSynopsis = "candor serve --data DIR [--dev-listen ADDR] [--tor PATH] [--tor-extra-config FILE]"
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", serveSynopsis, stderr)
+	data := fs.String("data", "", "data `directory` made by candor init")
+	dev := fs.String("dev-listen", "", "serve both surfaces without tor on this loopback `address` (development only)")
+	torPath := fs.String("tor", "", "tor `binary` (default: tor from PATH)")
+	torExtra := fs.String("tor-extra-config", "", "`file` of torrc lines appended to the generated torrc")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *data == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, err := server.OpenStore(*data, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := server.New(server.Config{Store: st, Log: log, Dev: *dev != ""})
+	if err != nil {
+		return err
+	}
+	if *dev != "" {
+		return serveDev(ctx, srv, *dev, stdout, stderr)
+	}
+	extra, err := readTorrcLines(*torExtra)
+	if err != nil {
+		return err
+	}
+	pub, restricted, err := server.OnionKeys(st)
+	if err != nil {
+		return err
+	}
+	auth, err := server.ClientAuthKeys(st)
+	if err != nil {
+		return err
+	}
+	svc, err := onion.Start(ctx, onion.Config{TorPath: *torPath, DataDir: filepath.Join(*data, server.TorDir),
+		ExtraTorrc: extra, PublicKey: pub, RestrictedKey: restricted, ClientAuth: auth, PoW: true, Log: log,
+		TorOutput: stderr})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	fmt.Fprintf(stdout, "public:     http://%s\nrestricted: http://%s\n", svc.PublicAddr(), svc.RestrictedAddr())
+	return srv.Serve(ctx, svc.Public(), svc.Restricted())
+}
+
+func serveDev(ctx context.Context, srv *server.Server, addr string, stdout, stderr io.Writer) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--dev-listen: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("--dev-listen must be a loopback address (127.0.0.1:PORT)")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "WARNING: --dev-listen serves WITHOUT TOR: no anonymity, no onion service, "+
+		"the sync API unauthenticated by onion client authorisation. Development and tests only.")
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	return srv.Serve(ctx, ln, nil)
+}
+
+// readTorrcLines reads the --tor-extra-config file (empty name: none), dropping blank lines and
+// comments.
+func readTorrcLines(name string) ([]string, error) {
+	if name == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	return lines, nil
+}

@@ -1,0 +1,232 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"candor/internal/testenv"
+)
+
+// The benchmarks run `candor serve --dev-listen` as a child process (built in the benchmark) so
+// that its peak memory can be read from /proc. They are heavy: run them explicitly, e.g.
+//
+//	go test -run '^$' -bench . -benchtime 1x ./server
+
+// child is a running candor serve.
+type child struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startChild(b *testing.B) (*child, testReviewer) {
+	b.Helper()
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "candor")
+	build := exec.Command("go", "build", "-o", bin, "candor/cmd/candor")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	r := newTestReviewer(b, "Bench Reviewer")
+	card := filepath.Join(dir, "card.txt")
+	os.WriteFile(card, r.card.Marshal(), 0o600)
+	data := filepath.Join(dir, "data")
+	if out, err := exec.Command(bin, "init", "--data", data, "--reviewer", card).CombinedOutput(); err != nil {
+		b.Fatalf("candor init: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--data", data, "--dev-listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "TMPDIR="+b.TempDir())
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatalf("reading the address: %v", err)
+	}
+	m := regexp.MustCompile(`http://\S+`).FindString(line)
+	if m == "" {
+		b.Fatalf("no address in %q", line)
+	}
+	return &child{cmd: cmd, url: m}, r
+}
+
+// procKiB reads a "VmHWM:"-style field of /proc/PID/status in KiB.
+func procKiB(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, field+":") {
+			n, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+			return n
+		}
+	}
+	return -1
+}
+
+// makeFile writes size pseudo-random bytes.
+func makeFile(b *testing.B, size int64) string {
+	b.Helper()
+	p := filepath.Join(b.TempDir(), "payload.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.NewChaCha8([32]byte{1})
+	if _, err := io.CopyN(f, rng, size); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+// postFile streams file as a report to url and returns the status.
+func postFile(url, file string) (int, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		mw.WriteField("message", "benchmark")
+		w, _ := mw.CreateFormFile("file", filepath.Base(file))
+		f, err := os.Open(file)
+		if err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		defer f.Close()
+		if _, err := io.Copy(w, f); err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		pw.CloseWithError(mw.Close())
+	}()
+	resp, err := http.Post(url+"/report", mw.FormDataContentType(), pr)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 && !strings.Contains(string(body), `id="receipt-code"`) {
+		return 0, fmt.Errorf("no receipt on the page")
+	}
+	return resp.StatusCode, nil
+}
+
+// sampleRSS samples the child's anonymous RSS (heap and stacks; the store's mmapped file pages are
+// page cache, not process memory) every 20 ms until stop and returns the peak (KiB).
+func sampleRSS(pid int, stop <-chan struct{}) <-chan int64 {
+	out := make(chan int64, 1)
+	go func() {
+		var peak int64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := procKiB(pid, "RssAnon"); v > peak {
+				peak = v
+			}
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+// BenchmarkUpload uploads 128 MiB and 1 GiB files over loopback to a fresh server each, reports
+// the throughput as a ratio to the stock age CLI encrypting the same file to the same recipient
+// in the same run, and the server's peak memory: VmHWM (the whole request, including the one
+// Argon2id derivation of 64 MiB that makes the receipt) and the peak RSS sampled while the body
+// streams.
+func BenchmarkUpload(b *testing.B) {
+	ageBin := testenv.Age(b)
+	for _, size := range []int64{128 << 20, 1 << 30} {
+		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
+			file := makeFile(b, size)
+			for range b.N {
+				c, r := startChild(b)
+				start := time.Now()
+				cmd := exec.Command(ageBin, "-r", r.id.Recipient().String(), "-o", os.DevNull, file)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("age: %v\n%s", err, out)
+				}
+				ageTime := time.Since(start)
+				stop := make(chan struct{})
+				peak := sampleRSS(c.cmd.Process.Pid, stop)
+				start = time.Now()
+				status, err := postFile(c.url, file)
+				upTime := time.Since(start)
+				close(stop)
+				if err != nil || status != 200 {
+					b.Fatalf("upload: status %d, %v", status, err)
+				}
+				mb := float64(size) / (1 << 20)
+				b.ReportMetric(mb/upTime.Seconds(), "MiB/s")
+				b.ReportMetric(mb/ageTime.Seconds(), "age-MiB/s")
+				b.ReportMetric(ageTime.Seconds()/upTime.Seconds(), "ratio-to-age")
+				b.ReportMetric(float64(<-peak)/1024, "streaming-peak-RssAnon-MiB")
+				b.ReportMetric(float64(procKiB(c.cmd.Process.Pid, "VmHWM"))/1024, "VmHWM-MiB")
+			}
+		})
+	}
+}
+
+// BenchmarkConcurrentUploads sends 50 uploads of 20 MiB at once; all must succeed (uploads over
+// the cap of 8 wait for a slot).
+func BenchmarkConcurrentUploads(b *testing.B) {
+	file := makeFile(b, 20<<20)
+	for range b.N {
+		c, _ := startChild(b)
+		var wg sync.WaitGroup
+		errs := make(chan error, 50)
+		start := time.Now()
+		for range 50 {
+			wg.Go(func() {
+				status, err := postFile(c.url, file)
+				if err == nil && status != 200 {
+					err = fmt.Errorf("status %d", status)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				b.Fatalf("an upload failed: %v", err)
+			}
+		}
+		b.ReportMetric(1000/time.Since(start).Seconds(), "MiB/s")
+		b.ReportMetric(float64(procKiB(c.cmd.Process.Pid, "VmHWM"))/1024, "VmHWM-MiB")
+	}
+
+}
+
+// BenchmarkUploadInProcess uploads 256 MiB to an in-process server (for profiling with
+// -cpuprofile; the child-process benchmarks above give the real figures).
+func BenchmarkUploadInProcess(b *testing.B) {
+	file := makeFile(b, 256<<20)
+	e := newEnv(b, envOptions{reviewers: 1})
+	b.SetBytes(256 << 20)
+	for range b.N {
+		if status, err := postFile(e.url, file); err != nil || status != 200 {
+			b.Fatalf("upload: %d %v", status, err)
+		}
+	}
+}

@@ -1,0 +1,311 @@
+// Package server is Candor's web service: the reporter pages on the public onion service and the
+// reviewers' sync API on the restricted one, as fiber apps over listeners that cmd/candor hands in
+// (the package never starts tor itself).
+//
+// A reporter submits a report with a plain HTML form, JavaScript off. POST /report is parsed as a
+// stream: each part of the multipart body is framed (internal/frame), padded and age-encrypted to
+// the chosen reviewers as it arrives, and written to the store in chunks, so plaintext never
+// reaches the disk and memory stays flat whatever the size of the upload. The case becomes visible
+// only when its last byte is durable, in the same store transaction as its case-log entry; any
+// failure aborts the blob and leaves the store as it was. The answer is the receipt page with the
+// receipt code.
+//
+// With the receipt code, the reporter logs in (one Argon2id derivation, bounded in concurrency,
+// the same work for a garbled code), gets a session that keeps the derived identity in memory
+// only, reads the reviewers' replies (decrypted in memory), and can send more.
+//
+// Everything a handler shows is a fixed page from package frontend; the details of a failure go to
+// the log without content, codes or case identifiers.
+//
+//	st, _ := store.Open(path, nil)
+//	_ = server.Init(st, server.InitOptions{Reviewers: cards}) // once
+//	s, _ := server.New(server.Config{Store: st, Frontend: fe})
+//	err := s.Serve(ctx, publicListener, restrictedListener)
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"candor/crypto"
+	"candor/frontend"
+	"candor/server/store"
+)
+
+// Limits bound what one request, and the server as a whole, may use. The zero value of a field
+// means its default (DefaultLimits).
+type Limits struct {
+	MaxTotalBytes   int64         // message, answers and files of one submission together
+	MaxFiles        int           // files per submission
+	MaxMessageChars int           // characters of the message field
+	MaxUploads      int           // concurrent uploads (POST /report and /followup/message)
+	UploadWait      time.Duration // how long an upload over MaxUploads waits for a slot
+	IdleRead        time.Duration // a connection's read must make progress within this
+	MaxConns        int           // open connections per listener
+	MaxSessions     int           // follow-up sessions in memory
+	SessionIdle     time.Duration // a session expires after this long without a request (≤ 30 min)
+	KDFWait         time.Duration // how long a login or submission waits for a free KDF slot
+}
+
+// DefaultLimits returns the defaults: 2 GiB, 20 files, 100 000 characters, 8 concurrent uploads
+// (a ninth waits up to 30 s), 60 s idle reads, 1024 connections, 1000 sessions of 30 min, 20 s waiting for the KDF.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxTotalBytes:   2 << 30,
+		MaxFiles:        20,
+		MaxMessageChars: 100_000,
+		MaxUploads:      8,
+		UploadWait:      30 * time.Second,
+		IdleRead:        60 * time.Second,
+		MaxConns:        1024,
+		MaxSessions:     1000,
+		SessionIdle:     30 * time.Minute,
+		KDFWait:         20 * time.Second,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	set := func(v *int64, def int64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	seti := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setd := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&l.MaxTotalBytes, d.MaxTotalBytes)
+	seti(&l.MaxFiles, d.MaxFiles)
+	seti(&l.MaxMessageChars, d.MaxMessageChars)
+	seti(&l.MaxUploads, d.MaxUploads)
+	setd(&l.UploadWait, d.UploadWait)
+	setd(&l.IdleRead, d.IdleRead)
+	seti(&l.MaxConns, d.MaxConns)
+	seti(&l.MaxSessions, d.MaxSessions)
+	setd(&l.SessionIdle, d.SessionIdle)
+	setd(&l.KDFWait, d.KDFWait)
+	if l.SessionIdle > d.SessionIdle {
+		l.SessionIdle = d.SessionIdle
+	}
+	return l
+}
+
+func (l Limits) frontend() frontend.Limits {
+	return frontend.Limits{MaxTotalBytes: l.MaxTotalBytes, MaxFiles: l.MaxFiles, MaxMessageChars: l.MaxMessageChars}
+}
+
+// Config configures New. Store is required; the other fields have defaults.
+type Config struct {
+	Store    *store.Store
+	Frontend *frontend.Frontend // nil: frontend.New()
+	Log      *slog.Logger       // nil: discard
+	Now      func() time.Time   // nil: time.Now
+	Limits   Limits
+	// KDF, if set, must equal the parameters stored by Init (a mismatch would derive every
+	// reporter's keys wrongly, so New refuses it). Zero uses the stored ones.
+	KDF crypto.KDFParams
+	// MaxKDF bounds concurrent Argon2id derivations (default 4; each takes KDF.Memory).
+	MaxKDF int
+	// NotifyURL is the content-free webhook for reviewers (used by the notification feature).
+	NotifyURL string
+	// Dev marks a development server (--dev-listen); Serve then logs a warning.
+	Dev bool
+}
+
+// Server serves Candor. Build it with New; it is safe for concurrent use.
+type Server struct {
+	st       *store.Store
+	fe       *frontend.Frontend
+	log      *slog.Logger
+	now      func() time.Time
+	limits   Limits
+	settings Settings
+	keys     *keys
+	deriver  *crypto.Deriver
+	uploads  chan struct{} // semaphore of concurrent uploads
+	sessions *sessions
+	logIndex *logIndex
+	dev      bool
+
+	mu   sync.Mutex
+	apps []*fiber.App // apps being served, for Shutdown
+}
+
+// New loads the installation's keys and settings from cfg.Store (created by Init) and returns a
+// Server. It fails with ErrNotInitialised on a store without an installation.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	s := &Server{st: cfg.Store, fe: cfg.Frontend, log: cfg.Log, now: cfg.Now,
+		limits: cfg.Limits.withDefaults(), dev: cfg.Dev}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.fe == nil {
+		fe, err := frontend.New()
+		if err != nil {
+			return nil, err
+		}
+		s.fe = fe
+	}
+	k, err := loadKeys(cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if cfg.KDF != (crypto.KDFParams{}) && cfg.KDF != k.kdf {
+		return nil, fmt.Errorf("server: KDF parameters differ from the installation's: %w", crypto.ErrKDFParams)
+	}
+	s.keys = k
+	maxKDF := cfg.MaxKDF
+	if maxKDF <= 0 {
+		maxKDF = 4
+	}
+	if s.deriver, err = crypto.NewDeriver(k.salt, k.kdf, maxKDF); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if s.settings, err = LoadSettings(cfg.Store); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.uploads = make(chan struct{}, s.limits.MaxUploads)
+	s.sessions = newSessions(s.limits.MaxSessions, s.limits.SessionIdle, s.now)
+	s.logIndex = &logIndex{created: map[[32]byte]int64{}, deleted: map[[16]byte]int64{}}
+	return s, nil
+}
+
+// Limits returns the limits in force (defaults filled in).
+func (s *Server) Limits() Limits { return s.limits }
+
+// Public returns a new app with the reporter pages.
+func (s *Server) Public() *fiber.App {
+	app := s.newApp()
+	s.publicRoutes(app)
+	s.finalRoutes(app)
+	return app
+}
+
+// Restricted returns a new app with the reviewers' sync API under /api/v1/.
+func (s *Server) Restricted() *fiber.App {
+	app := s.newApp()
+	s.syncRoutes(app)
+	s.finalRoutes(app)
+	return app
+}
+
+// Dev returns a new app with both surfaces, for --dev-listen.
+func (s *Server) Dev() *fiber.App {
+	app := s.newApp()
+	s.publicRoutes(app)
+	s.syncRoutes(app)
+	s.finalRoutes(app)
+	return app
+}
+
+// uploadOverhead is what the multipart encoding may add to MaxTotalBytes (boundaries, part
+// headers, form fields): the raw body may be this much larger before it counts as too large.
+const uploadOverhead = 1 << 20
+
+func (s *Server) newApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ServerHeader:                 "",
+		DisableStartupMessage:        true,
+		BodyLimit:                    int(s.limits.MaxTotalBytes + uploadOverhead),
+		ReadBufferSize:               8 << 10,
+		ErrorHandler:                 s.errorHandler,
+		DisableKeepalive:             false,
+		// Reads are bounded per read by IdleListener; fasthttp's per-request deadline would
+		// cut off long uploads over Tor.
+	})
+	app.Use(securityHeaders)
+	app.Use(func(c *fiber.Ctx) error {
+		if crossOrigin(c) {
+			return pageErr(frontend.ErrorCrossOrigin, nil)
+		}
+		return c.Next()
+	})
+	return app
+}
+
+// finalRoutes answers everything no route matched.
+func (s *Server) finalRoutes(app *fiber.App) {
+	app.Use(func(c *fiber.Ctx) error { return pageErr(frontend.ErrorNotFound, nil) })
+}
+
+// Serve serves the public app on public and the restricted app on restricted until ctx ends or a
+// listener fails, then shuts down gracefully. With restricted nil, it serves Dev() on public
+// (--dev-listen). Each listener is wrapped in an IdleListener with the configured limits; Serve
+// closes the listeners.
+func (s *Server) Serve(ctx context.Context, public, restricted net.Listener) error {
+	type served struct {
+		app *fiber.App
+		ln  net.Listener
+	}
+	var list []served
+	if restricted == nil {
+		list = append(list, served{s.Dev(), public})
+	} else {
+		list = append(list, served{s.Public(), public}, served{s.Restricted(), restricted})
+	}
+	if s.dev || restricted == nil {
+		s.log.Warn("serving without tor: development only, no anonymity for anyone")
+	}
+	errc := make(chan error, len(list))
+	s.mu.Lock()
+	for _, sv := range list {
+		s.apps = append(s.apps, sv.app)
+		ln := NewIdleListener(sv.ln, s.limits.IdleRead, s.limits.MaxConns)
+		go func(app *fiber.App) { errc <- app.Listener(ln) }(sv.app)
+	}
+	s.mu.Unlock()
+	stop := make(chan struct{})
+	defer close(stop)
+	go s.sessions.janitor(stop, time.Minute)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if serr := s.Shutdown(sctx); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Shutdown stops accepting connections, waits (until ctx ends) for requests in progress, and wipes
+// every session.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	apps := s.apps
+	s.apps = nil
+	s.mu.Unlock()
+	var err error
+	for _, app := range apps {
+		if e := app.ShutdownWithContext(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	s.sessions.wipeAll()
+	return err
+}
