@@ -186,12 +186,12 @@ func TestError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := f.Error(p, tt.key, testLimits)
-		if d.Status != tt.status || d.Limit != tt.limit || d.Back != tt.back || d.Title == "" || d.Message == "" {
+		if d.Status != tt.status || d.Limit != tt.limit || d.Back != tt.back || d.Heading == "" || d.Message == "" {
 			t.Errorf("%s: got %+v, want status %d, limit %q, back %q", tt.key, d, tt.status, tt.limit, tt.back)
 		}
 	}
 	for _, k := range ErrorKeys() {
-		if d := f.Error(p, k, testLimits); d.Title == f.T("de", ErrorInternal.TitleKey()) && k != ErrorInternal {
+		if d := f.Error(p, k, testLimits); d.Heading == f.T("de", ErrorInternal.TitleKey()) && k != ErrorInternal {
 			t.Errorf("%s: shows the internal-error page", k)
 		}
 	}

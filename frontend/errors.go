@@ -86,7 +86,7 @@ func (f *Frontend) Error(p Page, k ErrorKey, lim Limits) ErrorData {
 		k = ErrorInternal
 	}
 	d := ErrorData{Page: p, Status: k.Status(), Back: k.back(),
-		Title: f.T(p.Lang, k.TitleKey()), Message: f.T(p.Lang, k.MessageKey())}
+		Heading: f.T(p.Lang, k.TitleKey()), Message: f.T(p.Lang, k.MessageKey())}
 	c, ok := f.cats[p.Lang]
 	if !ok {
 		c = f.cats[DefaultLanguage]

@@ -170,7 +170,7 @@ type CaseData struct {
 type ErrorData struct {
 	Page
 	Status         int    // HTTP status
-	Title, Message string // localised
+	Heading, Message string // localised
 	Limit          string // the exceeded limit, human-readable; may be empty
 	Back           string // same-site path of the "go back" link
 }

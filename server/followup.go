@@ -163,11 +163,10 @@ func (s *Server) casePage(c *fiber.Ctx, v view) error {
 	if err != nil {
 		s.log.Error("checking the case log", "err", err)
 	}
-	ack, feedback := deadlines(cs.Received, cs.Acknowledged)
-	today := day.FromTime(s.now())
+	ack, feedback, overdue := Deadlines(cs, day.FromTime(s.now()))
 	data := frontend.CaseData{Page: p, Status: cs.Status, Received: cs.Received, AckDue: ack,
 		FeedbackDue: feedback, Replies: replies, Sent: sentList(cs), Log: lv, Limits: s.limits.frontend(),
-		Overdue: (cs.Acknowledged == 0 && today > ack) || (cs.Closed == 0 && today > feedback)}
+		Overdue: overdue}
 	if v.notice != "" {
 		data.Notice = s.fe.T(p.Lang, v.notice)
 	}

@@ -35,6 +35,11 @@ type Category struct {
 	Name        string  `json:"name"`
 	Description string  `json:"description,omitempty"`
 	Fields      []Field `json:"fields,omitempty"`
+	// RetentionDays is how many days after a case of this category is closed the retention job
+	// deletes it; 0 means DefaultRetentionDays. Keeping cases forever needs KeepForever (an
+	// explicit choice, so that a forgotten or zero value never disables deletion).
+	RetentionDays int  `json:"retention_days,omitempty"`
+	KeepForever   bool `json:"keep_forever,omitempty"`
 }
 
 // Field is one question of a category's questionnaire; Kind is one of the frontend.Field* kinds.
@@ -115,6 +120,9 @@ func (c Category) validate() error {
 		return err
 	}
 	if err := checkText("description", c.Description, false); err != nil {
+		return err
+	}
+	if err := c.validateRetention(); err != nil {
 		return err
 	}
 	if len(c.Fields) > maxFields {

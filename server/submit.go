@@ -182,14 +182,3 @@ func (s *Server) derive(ctx context.Context, r crypto.Receipt) (*crypto.Reporter
 	}
 	return key, nil
 }
-
-// deadlines returns the EU Whistleblowing Directive dates: acknowledgement within 7 days of
-// receipt, feedback within 3 months of the acknowledgement (or of its due date, if none yet).
-func deadlines(received, acknowledged day.Day) (ack, feedback day.Day) {
-	ack = received.AddDays(7)
-	from := ack
-	if acknowledged != 0 {
-		from = acknowledged
-	}
-	return ack, from.AddMonths(3)
-}

@@ -16,7 +16,8 @@
 //
 //	Header            exactly once, first
 //	Checkpoint        exactly once, second
-//	Consistency*      then LogEntry*, then Case*, then Blob* (each group may be empty)
+//	Consistency*      then LogEntry*, then Case*, then Card*, then CaseIndex (at most once),
+//	                  then Blob* (each group may be empty)
 //	End               exactly once, last; nothing may follow
 //
 // Payloads (integers big-endian; strings are length-prefixed by a byte unless noted):
@@ -26,7 +27,8 @@
 //	2 Checkpoint   a logentry.SignedCheckpoint text; its origin equals the header's
 //	3 Consistency  fromsize(8, 0..checkpoint size) proof(count byte ≤ 64, 32-byte hashes)
 //	4 LogEntry     index(8, strictly increasing, < checkpoint size) entry(2-byte len; a valid
-//	               logentry encoding)
+//	               logentry encoding) proof(count byte ≤ 64, 32-byte hashes: the entry's
+//	               inclusion proof in the checkpoint's tree, tlog.CheckRecord)
 //	5 Case         id(16, non-zero) category(0..64, UTF-8 without control characters)
 //	               received(4) ackdue(4) feedbackdue(4) closed(4) status(one of received,
 //	               acknowledged, in-review, closed) reviewers(count byte ≤ 64, each 1..64 printable)
@@ -36,6 +38,9 @@
 //	               day(4) header(4-byte len, 1..1 MiB; an age header: starts "age-encryption.org/v1\n")
 //	               size(8, 0..2^50)
 //	7 End          sha256(32) signature(the rest, 1..8192 bytes)
+//	8 CaseIndex    count(4, ≤ MaxIndexCases) count × case id(16, non-zero, strictly increasing):
+//	               every case the reviewer is on when the bundle is made
+//	9 Card         a reviewer card's text (1..16 KiB; crypto.Card, checked by the inbox)
 //
 // The End record's hash is SHA-256 of every byte before the End record's type byte (magic
 // included); its signature is the server's over that hash, with context "candor/bundle". The

@@ -66,11 +66,13 @@ func sampleItems(t testing.TB, key testKey) []item {
 		{&Consistency{FromSize: 1, Proof: tlog.TreeProof{tlog.RecordHash(nil), tlog.RecordHash([]byte{1})}}, nil},
 		{&Consistency{FromSize: 0}, nil},
 		{&LogEntry{Index: 0, Entry: eb}, nil},
-		{&LogEntry{Index: 2, Entry: eb}, nil},
+		{&LogEntry{Index: 2, Entry: eb, Proof: tlog.RecordProof{{1}, {2}}}, nil},
 		{&Case{ID: caseID, Category: "Beschaffung/Vergabe", Received: 20780, AckDue: 20787, FeedbackDue: 20877,
 			Status: "in-review", Reviewers: []string{fp, "zzzz-zzzz"}, ReporterRecipient: "age1pq1xyz",
 			Holds: []string{fp}, LogIndex: 0}, nil},
 		{&Case{ID: [16]byte{2}, Status: "closed", Closed: 20000, Deleted: true, LogIndex: 1}, nil},
+		{&Card{Text: []byte("candor-card/v1\nname: test\n")}, nil},
+		{&CaseIndex{Cases: [][16]byte{{1}, {2}, caseID}}, nil},
 		{&Blob{Case: caseID, ID: [16]byte{9}, Kind: BlobReport, Author: "reporter", Day: 20780, Header: hdr, Size: 5}, []byte("\x00\x01\x02\x03\x04")},
 		{&Blob{Case: caseID, ID: [16]byte{10}, Kind: BlobReply, Author: fp, Day: 20781, Header: hdr, Size: 0}, nil},
 		{&Blob{Case: caseID, ID: [16]byte{11}, Kind: BlobFollowUp, Author: "reporter", Day: 20781, Header: hdr, Size: 70000}, bytes.Repeat([]byte{7}, 70000)},
@@ -104,6 +106,10 @@ func writeItem(w *Writer, it item) error {
 		return w.LogEntry(r)
 	case *Case:
 		return w.Case(r)
+	case *CaseIndex:
+		return w.CaseIndex(r)
+	case *Card:
+		return w.Card(r)
 	case *Blob:
 		pw, err := w.Blob(r)
 		if err != nil {
@@ -188,16 +194,17 @@ func TestSkipPayload(t *testing.T) {
 		}
 		n++
 	}
-	if err := r.End(key); err != nil || n != 11 {
-		t.Errorf("got %d records, End %v; want 11, nil", n, err)
+	if err := r.End(key); err != nil || n != 13 {
+		t.Errorf("got %d records, End %v; want 13, nil", n, err)
 	}
 }
 
 // smallItems is sampleItems with the large payload cut to 10 bytes.
 func smallItems(t testing.TB, key testKey) []item {
 	items := sampleItems(t, key)
-	items[10].payload = items[10].payload[:10]
-	items[10].rec.(*Blob).Size = 10
+	last := len(items) - 1
+	items[last].payload = items[last].payload[:10]
+	items[last].rec.(*Blob).Size = 10
 	return items
 }
 
@@ -272,7 +279,7 @@ func TestMalformed(t *testing.T) {
 	hdr, cp, cons, le, cs := enc(0), enc(1), enc(2), enc(4), enc(6)
 	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	blob := func(size int64, payload string) []byte {
-		b := *items[8].rec.(*Blob)
+		b := *items[10].rec.(*Blob)
 		b.Size = size
 		p, _ := b.marshal()
 		return append(rec(TypeBlob, p), payload...)
@@ -294,6 +301,12 @@ func TestMalformed(t *testing.T) {
 		{"blob then case", join(hdr, cp, blob(0, ""), cs), ErrMalformed},
 		{"blob payload runs into end", join(hdr, cp, blob(5, "ab")), ErrTruncated},
 		{"unknown type", join(hdr, cp, rec(9, nil)), ErrMalformed},
+		{"index after blob", join(hdr, cp, blob(0, ""), enc(9)), ErrMalformed},
+		{"card after index", join(hdr, cp, enc(9), enc(8)), ErrMalformed},
+		{"card then index", join(hdr, cp, cs, enc(8), enc(9), blob(0, "")), nil},
+		{"two indexes", join(hdr, cp, enc(9), enc(9)), ErrMalformed},
+		{"index before case", join(hdr, cp, enc(9), cs), ErrMalformed},
+		{"index unsorted", join(hdr, cp, rec(TypeCaseIndex, []byte{0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})), ErrMalformed},
 		{"type zero", join(hdr, cp, rec(0, nil)), ErrMalformed},
 		{"non-minimal length", join(hdr, cp, []byte{byte(TypeCase), 0x80, 0x00}), ErrMalformed},
 		{"huge length", join(hdr, cp, []byte{byte(TypeCase), 0xff, 0xff, 0xff, 0x7f}), ErrMalformed},

@@ -139,6 +139,10 @@ func parseRecord(t RecordType, p []byte) (Record, error) {
 		return parseCase(p)
 	case TypeBlob:
 		return parseBlob(p)
+	case TypeCaseIndex:
+		return parseCaseIndex(p)
+	case TypeCard:
+		return parseCard(p)
 	}
 	return nil, malformed("unknown record type %d", t)
 }

@@ -5,6 +5,7 @@ import "errors"
 // order enforces the record order and the cross-record rules; the Reader and the Writer share it.
 type order struct {
 	last   RecordType // 0 before the header
+	index1 bool       // a CaseIndex was seen
 	origin string
 	size   int64 // the checkpoint's tree size
 	index  int64 // the last log entry index, -1 before the first
@@ -17,7 +18,7 @@ func (o *order) check(rec Record) error {
 		return errors.New("the first record must be the header")
 	case o.last == TypeHeader && t != TypeCheckpoint:
 		return errors.New("the second record must be the checkpoint")
-	case o.last >= TypeCheckpoint && (t < TypeConsistency || t < o.last):
+	case o.last != 0 && o.last != TypeHeader && (rank(t) < rank(TypeConsistency) || rank(t) < rank(o.last)):
 		return errors.New("record out of order")
 	}
 	switch r := rec.(type) {
@@ -37,10 +38,15 @@ func (o *order) check(rec Record) error {
 			return errors.New("log entry index not increasing or beyond the checkpoint")
 		}
 		o.index = r.Index
+	case *CaseIndex:
+		if o.index1 {
+			return errors.New("more than one case index")
+		}
+		o.index1 = true
 	}
 	o.last = t
 	return nil
 }
 
 // canEnd reports whether the End record may come next.
-func (o *order) canEnd() bool { return o.last >= TypeCheckpoint }
+func (o *order) canEnd() bool { return o.last != 0 && o.last != TypeHeader }

@@ -25,9 +25,61 @@ const (
 	TypeCase        RecordType = 5
 	TypeBlob        RecordType = 6
 	TypeEnd         RecordType = 7
+	TypeCaseIndex   RecordType = 8 // comes after the cards, before the blobs (see rank)
+	TypeCard        RecordType = 9 // comes after the cases, before the case index
 )
 
-// Record is one of *Header, *Checkpoint, *Consistency, *LogEntry, *Case and *Blob.
+// rank is a record type's position in the record order; TypeCaseIndex and TypeCard were added
+// after TypeEnd's value was fixed, so the order is not the numeric one.
+func rank(t RecordType) int {
+	switch t {
+	case TypeCard:
+		return int(TypeCase) + 1
+	case TypeCaseIndex:
+		return int(TypeCase) + 2
+	case TypeBlob, TypeEnd:
+		return int(t) + 2
+	}
+	return int(t)
+}
+
+// Card is the public card (crypto.Card text) of a reviewer on one of the bundle's cases, so that
+// the inbox can encrypt replies to every reviewer of a case. The inbox parses it and checks its
+// self-signature and fingerprint; the format only bounds it.
+type Card struct {
+	Text []byte
+}
+
+// MaxCardLen bounds a Card record.
+const MaxCardLen = 16 << 10
+
+// Type implements Record.
+func (*Card) Type() RecordType { return TypeCard }
+
+func (c *Card) validate() error {
+	if len(c.Text) == 0 || len(c.Text) > MaxCardLen {
+		return invalid("card of %d bytes", len(c.Text))
+	}
+	return nil
+}
+
+func (c *Card) marshal() ([]byte, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(c.Text), nil
+}
+
+func parseCard(b []byte) (*Card, error) {
+	c := &Card{Text: bytes.Clone(b)}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return c, nil
+}
+
+// Record is one of *Header, *Checkpoint, *Consistency, *LogEntry, *Case, *Card, *CaseIndex and
+// *Blob.
 type Record interface {
 	Type() RecordType
 	marshal() ([]byte, error)
@@ -53,11 +105,22 @@ type Consistency struct {
 	Proof    tlog.TreeProof
 }
 
-// LogEntry is the log entry at Index: a logentry encoding.
+// LogEntry is the log entry at Index: a logentry encoding, with its inclusion proof in the
+// checkpoint's tree (tlog.CheckRecord against Checkpoint.Size and Checkpoint.Hash).
 type LogEntry struct {
 	Index int64
 	Entry []byte
+	Proof tlog.RecordProof
 }
+
+// CaseIndex lists every case the reviewer is on at the time of the bundle (sorted, no
+// duplicates), so that the inbox notices a case that vanished without a logged deletion.
+type CaseIndex struct {
+	Cases [][16]byte
+}
+
+// MaxIndexCases bounds a CaseIndex (it must fit MaxRecordLen).
+const MaxIndexCases = 60000
 
 // Case is the metadata of one case the reviewer may read. It holds no content.
 type Case struct {
@@ -108,6 +171,9 @@ func (*LogEntry) Type() RecordType { return TypeLogEntry }
 
 // Type implements Record.
 func (*Case) Type() RecordType { return TypeCase }
+
+// Type implements Record.
+func (*CaseIndex) Type() RecordType { return TypeCaseIndex }
 
 // Type implements Record.
 func (*Blob) Type() RecordType { return TypeBlob }
@@ -341,14 +407,65 @@ func (l *LogEntry) marshal() ([]byte, error) {
 	e.u64(uint64(l.Index))
 	e.u16(len(l.Entry))
 	e.raw(l.Entry)
-	return e.b, nil
+	b, err := logentry.AppendHashes(e.b, l.Proof)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return b, nil
 }
 
 func parseLogEntry(b []byte) (*LogEntry, error) {
 	d := decoder{b: b}
 	l := &LogEntry{Index: int64(d.u64())}
 	l.Entry = bytes.Clone(d.next(d.u16()))
+	if d.short {
+		return nil, malformed("log entry truncated")
+	}
+	p, rest, err := logentry.ReadHashes(d.b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	l.Proof, d.b = p, rest
 	return l, finish(&d, l.validate)
+}
+
+func (x *CaseIndex) validate() error {
+	if len(x.Cases) > MaxIndexCases {
+		return invalid("more than %d cases in the index", MaxIndexCases)
+	}
+	for i, id := range x.Cases {
+		if id == [16]byte{} || (i > 0 && bytes.Compare(x.Cases[i-1][:], id[:]) >= 0) {
+			return invalid("case index not sorted, duplicated or holding a zero id")
+		}
+	}
+	return nil
+}
+
+func (x *CaseIndex) marshal() ([]byte, error) {
+	if err := x.validate(); err != nil {
+		return nil, err
+	}
+	var e encoder
+	e.u32(uint32(len(x.Cases)))
+	for _, id := range x.Cases {
+		e.raw(id[:])
+	}
+	return e.b, nil
+}
+
+func parseCaseIndex(b []byte) (*CaseIndex, error) {
+	d := decoder{b: b}
+	n := d.u32()
+	if n > MaxIndexCases {
+		return nil, malformed("case index of %d cases", n)
+	}
+	x := &CaseIndex{}
+	for i := uint32(0); i < n && !d.short; i++ {
+		var id [16]byte
+		copy(id[:], d.next(16))
+		x.Cases = append(x.Cases, id)
+	}
+	return x, finish(&d, x.validate)
 }
 
 // finish checks the decoder and then the record's rules, reporting both as ErrMalformed.

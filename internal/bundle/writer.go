@@ -44,6 +44,12 @@ func (w *Writer) LogEntry(e *LogEntry) error { return w.record(e) }
 // Case writes a case's metadata.
 func (w *Writer) Case(c *Case) error { return w.record(c) }
 
+// Card writes a reviewer's card (after the cases, before the case index).
+func (w *Writer) Card(c *Card) error { return w.record(c) }
+
+// CaseIndex writes the list of every case the reviewer is on (at most once, after the cases).
+func (w *Writer) CaseIndex(x *CaseIndex) error { return w.record(x) }
+
 // Blob writes a blob record; the returned writer takes exactly b.Size payload bytes (more is
 // an error; fewer is reported by the next record or Close).
 func (w *Writer) Blob(b *Blob) (io.Writer, error) {

@@ -18,6 +18,12 @@ import (
 // written with plain bbolt, one 1 MiB value per transaction, as the in-run
 // baseline (ratio = store / baseline). Run with -benchtime=1x.
 func BenchmarkWrite256MiB(b *testing.B) {
+	b.Run("commit=1", func(b *testing.B) { benchWrite(b, nil) })
+	// The server's settings (server.OpenStore): 1 MiB chunks, 8 per commit.
+	b.Run("commit=8", func(b *testing.B) { benchWrite(b, &Options{CommitChunks: 8}) })
+}
+
+func benchWrite(b *testing.B, opts *Options) {
 	const total, piece = 256 << 20, 32 << 10
 	pool := payload(1, 16<<20) // cycled through: generating data is not what we measure
 	var storeTime, rawTime time.Duration
@@ -28,7 +34,7 @@ func BenchmarkWrite256MiB(b *testing.B) {
 		for _, order := range []bool{true, false, false, true} {
 			dir := b.TempDir()
 			if order {
-				d, live, all := writeStore(b, filepath.Join(dir, "store.db"), pool, total, piece)
+				d, live, all := writeStore(b, filepath.Join(dir, "store.db"), opts, pool, total, piece)
 				storeTime, peakLive, peakAll = storeTime+d, max(peakLive, live), max(peakAll, all)
 			} else {
 				rawTime += writeRaw(b, filepath.Join(dir, "raw.db"), pool, total)
@@ -49,8 +55,8 @@ func BenchmarkWrite256MiB(b *testing.B) {
 // writeStore writes total bytes through a BlobWriter and returns the time and
 // the peak growth, sampled after every write, of the live heap (as of the last
 // GC) and of all heap objects (garbage not yet collected included).
-func writeStore(b *testing.B, path string, pool []byte, total, piece int) (d time.Duration, live, all uint64) {
-	s, err := Open(path, nil)
+func writeStore(b *testing.B, path string, opts *Options, pool []byte, total, piece int) (d time.Duration, live, all uint64) {
+	s, err := Open(path, opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,14 +15,16 @@ import (
 // BlobWriter writes one blob (an age file: header and payload) chunk by
 // chunk. Obtain one from NewBlob. It is not safe for concurrent use.
 //
-// Each full chunk is committed in its own durable transaction before Write
-// returns, so a writer holds at most one chunk of memory. The blob stays
-// pending until a case operation commits it; Abort (or the next Open, if the
-// process dies) deletes everything written.
+// Full chunks are committed durably in batches of Options.CommitChunks (one
+// by default): once a batch is full, Write commits it in one transaction
+// before it returns, so a writer holds at most one batch of memory and every
+// chunk it has committed is durable. The blob stays pending until a case
+// operation commits it; Abort (or the next Open, if the process dies)
+// deletes everything written, committed batches included.
 type BlobWriter struct {
 	s      *Store
 	id     BlobID
-	buf    []byte // pending partial chunk; nil until needed
+	buf    []byte // bytes not yet committed (less than one batch); nil until needed
 	seq    uint32 // next chunk number
 	size   int64  // payload bytes accepted
 	header []byte
@@ -62,8 +64,8 @@ func (w *BlobWriter) SetHeader(h []byte) error {
 	return nil
 }
 
-// Write appends payload bytes, committing every full chunk durably before it
-// returns. After an error the writer is unusable; call Abort.
+// Write appends payload bytes, committing every full batch of chunks durably
+// before it returns. After an error the writer is unusable; call Abort.
 func (w *BlobWriter) Write(p []byte) (n int, err error) {
 	if w.closed {
 		return 0, ErrClosed
@@ -71,14 +73,15 @@ func (w *BlobWriter) Write(p []byte) (n int, err error) {
 	if w.err != nil {
 		return 0, w.err
 	}
+	batch := w.s.batchSize()
 	for len(p) > 0 && err == nil {
 		var k int
-		if len(w.buf) == 0 && len(p) >= w.s.chunkSize {
-			k = w.s.chunkSize // commit straight from p: no copy, done before we return
+		if len(w.buf) == 0 && len(p) >= batch {
+			k = batch // commit straight from p: no copy, done before we return
 			err = w.commit(p[:k], nil)
 		} else {
-			k = w.fill(p)
-			if len(w.buf) == w.s.chunkSize {
+			k = w.fill(p, batch)
+			if len(w.buf) == batch {
 				err = w.commit(w.buf, nil)
 				w.buf = w.buf[:0]
 			}
@@ -90,29 +93,30 @@ func (w *BlobWriter) Write(p []byte) (n int, err error) {
 	return n, err
 }
 
-// fill copies as much of p as fits into the chunk buffer.
-func (w *BlobWriter) fill(p []byte) int {
-	if w.buf == nil {
-		w.buf = make([]byte, 0, w.s.chunkSize)
-	}
-	k := copy(w.buf[len(w.buf):cap(w.buf)], p)
-	w.buf = w.buf[:len(w.buf)+k]
+// fill copies as much of p as fits into the batch buffer, which grows as
+// needed (a small blob never allocates a whole batch).
+func (w *BlobWriter) fill(p []byte, batch int) int {
+	k := min(len(p), batch-len(w.buf))
+	w.buf = append(w.buf, p[:k]...)
 	return k
 }
 
-// commit stores chunk as the next chunk (if non-empty) and, if header is not
-// nil, the header, in one durable transaction — provided the blob is still
-// pending.
-func (w *BlobWriter) commit(chunk, header []byte) error {
-	if w.seq == math.MaxUint32 {
+// commit stores data as the next chunks (none if data is empty; the last
+// may be short) and, if header is not nil, the header, in one durable
+// transaction — provided the blob is still pending.
+func (w *BlobWriter) commit(data, header []byte) error {
+	chunks := (len(data) + w.s.chunkSize - 1) / w.s.chunkSize
+	if uint64(w.seq)+uint64(chunks) >= math.MaxUint32 {
 		return fmt.Errorf("store: blob has too many chunks: %w", ErrInvalid)
 	}
 	err := w.s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketPending).Get(w.id[:]) == nil {
 			return ErrNotPending
 		}
-		if len(chunk) > 0 {
-			if err := tx.Bucket(bucketChunks).Put(chunkKey(w.id, w.seq), chunk); err != nil {
+		b := tx.Bucket(bucketChunks)
+		for i := range chunks {
+			chunk := data[i*w.s.chunkSize : min(len(data), (i+1)*w.s.chunkSize)]
+			if err := b.Put(chunkKey(w.id, w.seq+uint32(i)), chunk); err != nil {
 				return err
 			}
 		}
@@ -124,9 +128,7 @@ func (w *BlobWriter) commit(chunk, header []byte) error {
 	if err != nil {
 		return fmt.Errorf("store: writing blob: %w", err)
 	}
-	if len(chunk) > 0 {
-		w.seq++
-	}
+	w.seq += uint32(chunks)
 	return nil
 }
 

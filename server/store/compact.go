@@ -62,7 +62,9 @@ func (s *Store) snapshot(ctx context.Context, nosync bool) (*bolt.DB, string, er
 	}
 	tmp := f.Name()
 	f.Close()
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: nosync, NoFreelistSync: nosync})
+	// The copy may become the live file (Compact): same options as openBolt.
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: nosync, NoFreelistSync: true,
+		FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmapSize})
 	if err == nil {
 		err = s.db.View(func(tx *bolt.Tx) error { return copyTx(ctx, dst, tx, s.copyTx) })
 		if err == nil && !nosync {

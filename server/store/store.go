@@ -7,9 +7,9 @@
 //
 // A blob is one age file, kept as its header apart from its payload, which is
 // cut into chunks of Options.ChunkSize bytes. NewBlob registers a pending
-// blob; BlobWriter.Write commits each full chunk in its own durable
-// transaction, so memory stays at one chunk per writer whatever the size of
-// the upload; BlobWriter.Close writes the last chunk and the header. The blob
+// blob; BlobWriter.Write commits full chunks durably in batches of
+// Options.CommitChunks, so memory stays at one batch per writer whatever the
+// size of the upload; BlobWriter.Close writes the last chunk and the header. The blob
 // stays pending — invisible to OpenBlob — until a case operation (CreateCase,
 // AddMessage) commits it in the same transaction that makes the case or the
 // message visible. A pending blob whose writer never finished (the process
@@ -58,6 +58,7 @@ const (
 	DefaultLockTimeout = 5 * time.Second
 	DefaultChunkSize   = 1 << 20
 	MaxChunkSize       = 4 << 20
+	MaxCommitChunks    = 64
 	MaxHeaderSize      = 64 << 10 // an age header for dozens of hybrid recipients fits easily
 	MaxLogEntrySize    = 64 << 10
 )
@@ -95,6 +96,13 @@ type Options struct {
 	Now func() time.Time
 	// ChunkSize is the payload chunk size for new blobs (default 1 MiB, at most 4 MiB).
 	ChunkSize int
+	// CommitChunks is how many full chunks a BlobWriter gathers before one
+	// durable commit (default 1, at most MaxCommitChunks). More chunks per
+	// commit cost that much memory per writer and save fsyncs: bbolt keeps
+	// two to four large values per leaf page and rewrites the whole leaf on
+	// every commit, so one chunk per commit writes each chunk about three
+	// times.
+	CommitChunks int
 }
 
 // Store is an open store file. See the package documentation.
@@ -102,6 +110,7 @@ type Store struct {
 	path      string
 	now       func() time.Time
 	chunkSize int
+	commit    int // chunks per durable BlobWriter commit
 	swept     Sweep
 	copyTx    int // bytes per transaction when Compact and Backup copy
 
@@ -122,7 +131,7 @@ type Sweep struct {
 // process (see Swept) and removes temporary files left by an interrupted
 // Compact or Backup.
 func Open(path string, opts *Options) (*Store, error) {
-	s := &Store{path: path, now: time.Now, chunkSize: DefaultChunkSize, copyTx: copyTxSize}
+	s := &Store{path: path, now: time.Now, chunkSize: DefaultChunkSize, commit: 1, copyTx: copyTxSize}
 	timeout := DefaultLockTimeout
 	if opts != nil {
 		if opts.LockTimeout > 0 {
@@ -136,6 +145,12 @@ func Open(path string, opts *Options) (*Store, error) {
 				return nil, fmt.Errorf("store: chunk size %d out of range (1..%d): %w", opts.ChunkSize, MaxChunkSize, ErrInvalid)
 			}
 			s.chunkSize = opts.ChunkSize
+		}
+		if opts.CommitChunks != 0 {
+			if opts.CommitChunks < 0 || opts.CommitChunks > MaxCommitChunks {
+				return nil, fmt.Errorf("store: commit chunks %d out of range (1..%d): %w", opts.CommitChunks, MaxCommitChunks, ErrInvalid)
+			}
+			s.commit = opts.CommitChunks
 		}
 	}
 	db, err := openBolt(path, timeout)
@@ -154,8 +169,18 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
+// initialMmapSize is the address space mapped at open. Mapping ahead spares
+// the remaps (each waits for every read transaction) while a file grows by
+// large uploads; it is address space only, not memory.
+const initialMmapSize = 1 << 30
+
+// openBolt opens the bbolt file. The freelist is a hash map (fast with the
+// many free pages that deleted blobs leave) and is not written on every
+// commit: after an unclean stop, bbolt rebuilds it by walking the file at
+// open, which costs time but never data (etcd runs with the same settings).
 func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, InitialMmapSize: initialMmapSize,
+		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: opening %s: %w", path, ErrLocked)
 	}
@@ -231,6 +256,9 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 	}
 	return s.db.Update(fn)
 }
+
+// batchSize is the bytes a BlobWriter gathers before a durable commit.
+func (s *Store) batchSize() int { return s.chunkSize * s.commit }
 
 func (s *Store) today() day.Day { return day.FromTime(s.now()) }
 

@@ -1,0 +1,315 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"candor/internal/day"
+	"candor/internal/logentry"
+	"candor/server/store"
+)
+
+func retentionSettings() *Settings {
+	return &Settings{Categories: []Category{
+		{ID: DefaultCategory, Name: "General"},
+		{ID: "short", Name: "Short", RetentionDays: 30},
+		{ID: "forever", Name: "Forever", KeepForever: true},
+	}}
+}
+
+func TestRetentionPolicyValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Category
+		ok   bool
+	}{
+		{"default", Category{ID: "a", Name: "A"}, true},
+		{"days", Category{ID: "a", Name: "A", RetentionDays: 30}, true},
+		{"forever", Category{ID: "a", Name: "A", KeepForever: true}, true},
+		{"negative", Category{ID: "a", Name: "A", RetentionDays: -1}, false},
+		{"too long", Category{ID: "a", Name: "A", RetentionDays: MaxRetentionDays + 1}, false},
+		{"both", Category{ID: "a", Name: "A", RetentionDays: 30, KeepForever: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.c.validate()
+			if (err == nil) != tt.ok {
+				t.Errorf("validate: got %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+	s, err := ParseSettings([]byte(`{"categories":[{"id":"general","name":"G","retention_days":0}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, forever := s.retentionDays(DefaultCategory); d != DefaultRetentionDays || forever {
+		t.Errorf("retention_days 0: got %d days, forever %v; want the default %d, not forever", d, forever, DefaultRetentionDays)
+	}
+}
+
+func TestRetentionDue(t *testing.T) {
+	s := *retentionSettings()
+	closed := day.Day(20000)
+	tests := []struct {
+		name  string
+		c     store.Case
+		today day.Day
+		want  bool
+	}{
+		{"open", store.Case{Category: DefaultCategory}, closed + 10000, false},
+		{"default not yet", store.Case{Category: DefaultCategory, Closed: closed}, closed + 364, false},
+		{"default due", store.Case{Category: DefaultCategory, Closed: closed}, closed + 365, true},
+		{"short due", store.Case{Category: "short", Closed: closed}, closed + 30, true},
+		{"short not yet", store.Case{Category: "short", Closed: closed}, closed + 29, false},
+		{"forever", store.Case{Category: "forever", Closed: closed}, closed + 100000, false},
+		{"removed category", store.Case{Category: "gone", Closed: closed}, closed + 365, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RetentionDue(s, &tt.c, tt.today); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// retentionCase is a submitted case with its receipt code and the age headers of its blobs.
+type retentionCase struct {
+	code    string
+	c       *store.Case
+	headers [][]byte
+}
+
+// submitCase submits a report in category, returns it with its headers.
+func (e *env) submitCase(category, text string) retentionCase {
+	e.t.Helper()
+	before := map[store.CaseID]bool{}
+	e.st.Cases(func(c *store.Case) error { before[c.ID] = true; return nil })
+	code := e.submit(textPart("category", category), textPart("message", text))
+	var rc retentionCase
+	e.st.Cases(func(c *store.Case) error {
+		if !before[c.ID] {
+			rc.c = c
+		}
+		return nil
+	})
+	if rc.c == nil {
+		e.t.Fatal("submitted case not found")
+	}
+	rc.code = code
+	for _, m := range rc.c.Messages {
+		b, err := e.st.OpenBlob(m.Blob)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rc.headers = append(rc.headers, b.Header)
+	}
+	return rc
+}
+
+// closeCase sets the case's Closed day (and holds) the way a reviewer's status envelope does.
+func (e *env) closeCase(rc retentionCase, closed day.Day, holds ...string) {
+	e.t.Helper()
+	_, err := e.st.UpdateCase(rc.c.ID, func(c *store.Case) error {
+		c.Status, c.Closed, c.Holds = "closed", closed, holds
+		return nil
+	}, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// headerNeedles returns slices of an age header that must not survive its deletion: several
+// 48-byte windows (a partial page must not survive either) and the whole header.
+func headerNeedles(h []byte) [][]byte {
+	out := [][]byte{h}
+	for off := 0; off+48 <= len(h); off += len(h) / 5 {
+		out = append(out, h[off:off+48])
+	}
+	return out
+}
+
+// scanDir returns the files under dir holding any of the needles.
+func scanDir(t *testing.T, dir string, needles [][]byte) (hits []string, files int) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, n := range needles {
+			if bytes.Contains(b, n) {
+				hits = append(hits, p)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits, files
+}
+
+// TestRetentionJob runs the daily job on a controlled clock: due cases are deleted with a logged
+// CaseDeleted entry, held, recent and keep-forever cases stay, the store is compacted so that no
+// age header of a deleted blob is left in any file of the data directory (a backup taken after the
+// deletion included), and the reporter is told on login.
+func TestRetentionJob(t *testing.T) {
+	var logBuf bytes.Buffer
+	e := newEnv(t, envOptions{settings: retentionSettings(), log: &syncWriter{w: &logBuf}})
+	start := day.FromTime(e.clock.t)
+	due := e.submitCase(DefaultCategory, "due for deletion")
+	dueShort := e.submitCase("short", "short retention")
+	recent := e.submitCase(DefaultCategory, "closed recently")
+	held := e.submitCase(DefaultCategory, "held by a reviewer")
+	forever := e.submitCase("forever", "kept forever")
+	open := e.submitCase(DefaultCategory, "still open")
+	e.closeCase(due, start)
+	e.closeCase(dueShort, start.AddDays(300))
+	e.closeCase(recent, start.AddDays(200))
+	e.closeCase(held, start, e.reviewers[0].fp)
+	e.closeCase(forever, start)
+
+	// A year and a half later, by the server's clock.
+	e.clock.t = e.clock.t.AddDate(1, 6, 0)
+	today := day.FromTime(e.clock.t)
+	sizeBefore, _ := e.st.LogSize()
+
+	dry, err := Retention(context.Background(), e.st, RetentionOptions{Today: today, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (RetentionReport{Due: 3, Held: 1}); dry != want {
+		t.Errorf("dry run: got %+v, want %+v", dry, want)
+	}
+	if n, _ := e.st.LogSize(); n != sizeBefore {
+		t.Errorf("dry run appended %d log entries", n-sizeBefore)
+	}
+
+	if got := e.srv.retentionTick(context.Background(), noDay); got != today {
+		t.Fatalf("retentionTick: got day %v, want %v", got, today)
+	}
+	if got := e.srv.retentionTick(context.Background(), today); got != today {
+		t.Fatalf("second tick: got day %v, want %v", got, today)
+	}
+	sizeAfter, _ := e.st.LogSize()
+	if sizeAfter != sizeBefore+2 {
+		t.Fatalf("log grew by %d entries, want 2 (the second run of the day must do nothing)", sizeAfter-sizeBefore)
+	}
+	for _, rc := range []retentionCase{due, dueShort} {
+		if _, err := e.st.Case(rc.c.ID); err == nil {
+			t.Errorf("a due case survived")
+		}
+	}
+	for _, rc := range []retentionCase{recent, held, forever, open} {
+		if _, err := e.st.Case(rc.c.ID); err != nil {
+			t.Errorf("a case that is not due was deleted: %v", err)
+		}
+	}
+	deletedAt := checkDeletionEntries(t, e, sizeBefore, sizeAfter, today, due.c.ID, dueShort.c.ID)
+
+	// A backup taken after the deletion, next to the store.
+	f, err := os.Create(filepath.Join(e.dir, "backup.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Backup(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var gone, kept [][]byte
+	for _, rc := range []retentionCase{due, dueShort} {
+		for _, h := range rc.headers {
+			gone = append(gone, headerNeedles(h)...)
+		}
+	}
+	for _, h := range recent.headers {
+		kept = append(kept, h)
+	}
+	if hits, files := scanDir(t, e.dir, gone); len(hits) > 0 || files < 2 {
+		t.Errorf("deleted headers found in %v (%d files scanned)", hits, files)
+	}
+	if hits, _ := scanDir(t, e.dir, kept); len(hits) != 2 {
+		t.Errorf("a live header is in %v, want the store and the backup (the scan must see them)", hits)
+	}
+
+	// The reporter of a deleted case is told, on login, that it was deleted and where it is logged.
+	want := e.srv.fe.T("en", keyTraceDeleted, fmt.Sprint(due.c.LogIndices[0]), fmt.Sprint(deletedAt[due.c.ID]))
+	status, page := e.do(t, e.client(), "POST", "/followup", nil, login(due.code))
+	if status != 403 || !strings.Contains(page, html.EscapeString(want)) {
+		t.Errorf("login after deletion: got status %d, page lacks %q", status, want)
+	}
+	if !strings.Contains(logBuf.String(), "deleted=2") {
+		t.Errorf("the server log lacks the deletion count:\n%s", logBuf.String())
+	}
+	for _, rc := range []retentionCase{due, dueShort} {
+		if strings.Contains(logBuf.String(), rc.c.ID.String()) {
+			t.Errorf("the server log names a deleted case")
+		}
+	}
+}
+
+// checkDeletionEntries checks that the log entries in [from, to) are CaseDeleted entries of the
+// retention job for exactly the given cases, dated today, and returns their indices.
+func checkDeletionEntries(t *testing.T, e *env, from, to int64, today day.Day, ids ...store.CaseID) map[store.CaseID]int64 {
+	t.Helper()
+	want := map[store.CaseID]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	at := map[store.CaseID]int64{}
+	for i := from; i < to; i++ {
+		b, err := e.st.LogEntry(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		le, err := logentry.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := store.CaseID(le.Case)
+		if le.Type != logentry.CaseDeleted || le.Actor != RetentionActor || le.Value != RetentionValue ||
+			le.Day != today || !want[id] {
+			t.Errorf("entry %d: got %v by %q value %q on %v", i, le.Type, le.Actor, le.Value, le.Day)
+		}
+		at[id] = i
+	}
+	if len(at) != len(ids) {
+		t.Errorf("got %d deletion entries, want %d", len(at), len(ids))
+	}
+	return at
+}
+
+// TestRunRetentionStops checks that the job runs at once and ends with its context.
+func TestRunRetentionStops(t *testing.T) {
+	e := newEnv(t, envOptions{settings: retentionSettings()})
+	rc := e.submitCase(DefaultCategory, "x")
+	e.closeCase(rc, day.FromTime(e.clock.t).AddDays(-400))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.srv.RunRetention(ctx); close(done) }()
+	for i := 0; ; i++ {
+		if _, err := e.st.Case(rc.c.ID); err != nil {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the job did not run at start")
+		}
+		time.Sleep(10 * time.Millisecond) // waiting for the goroutine, not for a clock
+	}
+	cancel()
+	<-done
+}
