@@ -391,10 +391,12 @@ func get(tb testing.TB, socks, url string) (int, string, error) {
 // the status and body.
 func waitReachable(tb testing.TB, socks, url string) (int, string) {
 	tb.Helper()
-	deadline := time.Now().Add(reachTimeout)
+	start := time.Now()
+	deadline := start.Add(reachTimeout)
 	for {
 		code, body, err := get(tb, socks, url)
 		if err == nil {
+			tb.Logf("%s answered after %v", url, time.Since(start).Round(time.Millisecond))
 			return code, body
 		}
 		if time.Now().After(deadline) {

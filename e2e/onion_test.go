@@ -70,20 +70,26 @@ func TestOnionEndToEnd(t *testing.T) {
 	}
 }
 
+// stepTimeout bounds one browser step (a page load or a form submission through tor).
+const stepTimeout = 90 * time.Second
+
 // reportText is the message the browser submits; it must appear in no log.
 const reportText = "The depot manager sells fuel cards on the side."
 
 // reportInBrowser submits a report with one file through the public onion at base, with page
 // scripts disabled, logs in with the receipt and checks the case page. It returns the receipt code.
 func reportInBrowser(t *testing.T, chromium, socks, base string) string {
-	ctx := browser(t, chromium, socks)
+	ctx := browser(t, chromium, socks, base)
 	shots := screenshotDir(t)
 	file := filepath.Join(t.TempDir(), "fuel-cards.csv")
 	os.WriteFile(file, []byte("card,litres\n0042,1200\n"), 0o600)
 	do := func(what string, a ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, a...); err != nil {
-			t.Fatalf("%s: %v", what, err)
+		sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+		defer cancel()
+		if err := chromedp.Do(sctx, a...); err != nil {
+			h1, _ := chromedp.Run(ctx, chromedp.Text("h1", chromedp.AtLeast(0))) // what the page says instead
+			t.Fatalf("%s: %v (page heading %q)", what, err, h1)
 		}
 	}
 	shot := func(name string) {
@@ -120,11 +126,15 @@ func reportInBrowser(t *testing.T, chromium, socks, base string) string {
 
 // browser starts headless Chromium proxied through the SOCKS5 port socks (which also resolves the
 // .onion names), with page scripts disabled as Tor Browser's Safest level does.
-func browser(t *testing.T, chromium, socks string) context.Context {
+//
+// Like Tor Browser, it treats the onion origin as a secure context. Stock Chromium does not: on an
+// http:// origin it sends no Sec-Fetch-Site header, and under our Referrer-Policy no-referrer its form
+// POSTs carry "Origin: null", which the server's cross-origin check (rightly) refuses.
+func browser(t *testing.T, chromium, socks, origin string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.ProxyServer("socks5://"+socks))
+		chromedp.ProxyServer("socks5://"+socks), chromedp.Flag("unsafely-treat-insecure-origin-as-secure", origin))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })

@@ -86,11 +86,11 @@ func (a *Admin) today() day.Day { return day.FromTime(a.now()) }
 
 // ReviewerInfo describes a registered reviewer: public facts only.
 type ReviewerInfo struct {
-	Name        string  `json:"name"`
-	Fingerprint string  `json:"fingerprint"`
-	Added       day.Day `json:"added"`
-	Token       bool    `json:"token"`       // a sync token has been issued
-	ClientAuth  bool    `json:"client_auth"` // an onion client-authorisation key is registered
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	Added       string `json:"added"`       // day registered, YYYY-MM-DD
+	Token       bool   `json:"token"`       // a sync token has been issued
+	ClientAuth  bool   `json:"client_auth"` // an onion client-authorisation key is registered
 }
 
 // AddReviewer registers the reviewer whose card (text) is given, after verifying its
@@ -113,7 +113,7 @@ func (a *Admin) AddReviewer(card []byte) (ReviewerInfo, error) {
 		return ReviewerInfo{}, err
 	}
 	a.notify()
-	return ReviewerInfo{Name: c.Name(), Fingerprint: c.Fingerprint(), Added: a.today()}, nil
+	return ReviewerInfo{Name: c.Name(), Fingerprint: c.Fingerprint(), Added: a.today().String()}, nil
 }
 
 // RemoveReviewer unregisters the reviewer with fingerprint fp (any spelling ParseFingerprint
@@ -166,7 +166,7 @@ func (a *Admin) Reviewers() ([]ReviewerInfo, error) {
 }
 
 func reviewerInfo(r *store.Reviewer) ReviewerInfo {
-	info := ReviewerInfo{Fingerprint: r.Fingerprint, Added: r.Added, Token: r.TokenHash != [32]byte{},
+	info := ReviewerInfo{Fingerprint: r.Fingerprint, Added: r.Added.String(), Token: r.TokenHash != [32]byte{},
 		ClientAuth: r.ClientAuthPub != ""}
 	if c, err := crypto.ParseCard(r.Card); err == nil {
 		info.Name = c.Name()

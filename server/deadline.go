@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"candor/internal/day"
 	"candor/server/store"
 )
@@ -36,7 +38,18 @@ func deadlines(received, acknowledged day.Day) (ack, feedback day.Day) {
 	if acknowledged != 0 {
 		from = acknowledged
 	}
-	return ack, from.AddMonths(FeedbackMonths)
+	return ack, addMonths(from, FeedbackMonths)
+}
+
+// addMonths returns the same day of the month n months later, or the last day of that month if it
+// is shorter (2026-11-30 plus 3 months is 2027-02-28), as EU law counts periods in months
+// (Regulation 1182/71, Art. 3(2)(c)). day.AddMonths would overflow into the next month and so
+// grant days the law does not.
+func addMonths(d day.Day, n int) day.Day {
+	t := d.Time()
+	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, n, 0)
+	last := first.AddDate(0, 1, -1).Day()
+	return day.FromTime(first.AddDate(0, 0, min(t.Day(), last)-1))
 }
 
 // Overdue counts the cases of st that are overdue on today (see Deadlines), for candor status.

@@ -77,7 +77,8 @@ type RetentionReport struct {
 // Retention applies the retention policy of the settings stored in st on opts.Today: every due
 // case (RetentionDue) without a hold is deleted with store.DeleteCase together with a CaseDeleted
 // log entry (Actor "server", Value "retention", dated Today), and if anything was deleted the
-// store is compacted so that no age header of a deleted blob survives in the store file. It logs
+// store is compacted so that no age header of a deleted blob survives in the store file, and a
+// signed checkpoint covering the deletions is recorded (RecordCheckpoint). It logs
 // the counts, never case identifiers. On error the cases deleted so far stay deleted and logged,
 // and the error is returned without identifiers; the next run compacts.
 func Retention(ctx context.Context, st *store.Store, opts RetentionOptions) (RetentionReport, error) {
@@ -99,6 +100,9 @@ func Retention(ctx context.Context, st *store.Store, opts RetentionOptions) (Ret
 		if rep.Deleted > 0 {
 			if cerr := st.Compact(ctx); cerr != nil && err == nil {
 				err = fmt.Errorf("retention: compacting: %w", cerr)
+			}
+			if cerr := RecordCheckpoint(st); cerr != nil && err == nil {
+				err = fmt.Errorf("retention: recording a checkpoint: %w", cerr)
 			}
 		}
 	}
@@ -181,6 +185,10 @@ func (s *Server) retentionTick(ctx context.Context, last day.Day) day.Day {
 	if _, err := Retention(ctx, s.st, RetentionOptions{Today: today, Log: s.log}); err != nil {
 		s.log.Error("retention job failed", "err", err)
 		return last
+	}
+	// A daily signed checkpoint, so that CheckLog can tell a later rewrite of today's log.
+	if err := RecordCheckpoint(s.st); err != nil {
+		s.log.Error("recording a checkpoint", "err", err)
 	}
 	return today
 }

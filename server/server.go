@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -142,6 +143,9 @@ type Server struct {
 	logIndex *logIndex
 	dev      bool
 
+	kdfActive atomic.Int32 // derivations running or waiting (see derive)
+	maxKDF    int
+
 	mu   sync.Mutex
 	apps []*fiber.App // apps being served, for Shutdown
 }
@@ -179,6 +183,7 @@ func New(cfg Config) (*Server, error) {
 	if maxKDF <= 0 {
 		maxKDF = 4
 	}
+	s.maxKDF = maxKDF
 	if s.deriver, err = crypto.NewDeriver(k.salt, k.kdf, maxKDF); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -189,6 +194,22 @@ func New(cfg Config) (*Server, error) {
 	s.sessions = newSessions(s.limits.MaxSessions, s.limits.SessionIdle, s.now)
 	s.logIndex = &logIndex{created: map[[32]byte]int64{}, deleted: map[[16]byte]int64{}}
 	return s, nil
+}
+
+// Memory budget of a serving process (MemoryBudget): the runtime and idle connections, and what
+// one upload in flight holds at most (the store's batch and bbolt's dirty pages at its commit,
+// the copy and read buffers; measured ~20 MiB live).
+const (
+	baseMemory   = 48 << 20
+	uploadMemory = 24 << 20
+)
+
+// MemoryBudget returns the memory a process serving s should need at most: a base, MaxUploads
+// uploads in flight and MaxKDF Argon2id derivations. candor serve sets it as the Go runtime's soft
+// memory limit (unless GOMEMLIMIT is set), so that the garbage collector and the scavenger work
+// harder near it rather than let garbage grow past it.
+func (s *Server) MemoryBudget() int64 {
+	return baseMemory + int64(s.limits.MaxUploads)*uploadMemory + int64(s.maxKDF)*int64(s.keys.kdf.Memory)<<10
 }
 
 // Limits returns the limits in force (defaults filled in).

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -47,6 +48,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	srv, err := server.New(server.Config{Store: st, Log: log, Dev: *dev != ""})
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(srv.MemoryBudget())
 	}
 	if *dev != "" {
 		return serveDev(ctx, srv, *dev, stdout, stderr)

@@ -93,10 +93,18 @@ func (w *BlobWriter) Write(p []byte) (n int, err error) {
 	return n, err
 }
 
-// fill copies as much of p as fits into the batch buffer, which grows as
-// needed (a small blob never allocates a whole batch).
+// fill copies as much of p as fits into the batch buffer. The buffer holds
+// one chunk at first and a whole batch once that is full, so a small blob
+// never allocates a batch and a large one allocates it once.
 func (w *BlobWriter) fill(p []byte, batch int) int {
 	k := min(len(p), batch-len(w.buf))
+	if len(w.buf)+k > cap(w.buf) {
+		size := min(w.s.chunkSize, batch)
+		if len(w.buf)+k > size {
+			size = batch
+		}
+		w.buf = append(make([]byte, 0, size), w.buf...)
+	}
 	w.buf = append(w.buf, p[:k]...)
 	return k
 }

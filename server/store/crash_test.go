@@ -38,9 +38,14 @@ const (
 // runHelper commits one case, prints "committed ID", then:
 //   - "write": writes an endless blob, printing "chunk N" after each chunk;
 //   - "closed": writes and closes a blob, prints "closed", and waits;
-//   - "loop": commits case after case, printing "committed ID" after each.
+//   - "loop": commits case after case, printing "committed ID" after each;
+//   - "batch": as "write", with CommitChunks 4.
 func runHelper(mode, path string) error {
-	s, err := Open(path, testOptions())
+	opts := testOptions()
+	if mode == "batch" {
+		mode, opts.CommitChunks = "write", batchChunks
+	}
+	s, err := Open(path, opts)
 	if err != nil {
 		return err
 	}

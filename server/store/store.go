@@ -169,10 +169,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// initialMmapSize is the address space mapped at open. Mapping ahead spares
-// the remaps (each waits for every read transaction) while a file grows by
-// large uploads; it is address space only, not memory.
-const initialMmapSize = 1 << 30
+// initialMmapSize is the address space mapped at open: address space only,
+// not memory (etcd maps 10 GiB). Mapping ahead spares the remaps of a
+// growing file: each waits for every read transaction and first copies the
+// values of the running write transaction out of the old mapping onto the
+// heap.
+const initialMmapSize = 8 << 30
 
 // openBolt opens the bbolt file. The freelist is a hash map (fast with the
 // many free pages that deleted blobs leave) and is not written on every

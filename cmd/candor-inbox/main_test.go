@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"candor/server/synctest"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"candor-inbox": func() { os.Exit(Main()) },
+		"candorsrv":    func() { os.Exit(fixture(os.Args[1:])) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{Dir: "testdata"})
+}
+
+// fixture is a test helper command that drives a real in-process server (package synctest):
+//
+//	candorsrv init DIR                          create an installation
+//	candorsrv reviewer DIR CARD TOKENFILE       register a card, write a new sync token
+//	candorsrv report DIR MESSAGE [FILE...]      submit a report to every reviewer (over HTTP)
+//	candorsrv pull DIR TOKENFILE OUT [SINCE]    write the reviewer's bundle to OUT
+//	candorsrv push DIR TOKENFILE OUTBOX         push an outbox
+//	candorsrv flip FILE OFFSET                  flip the low bit of the byte at OFFSET (negative: from the end)
+//	candorsrv truncate FILE N                   cut FILE to N bytes (negative: drop -N bytes)
+func fixture(args []string) int {
+	if err := runFixture(args); err != nil {
+		fmt.Fprintln(os.Stderr, "candorsrv:", err)
+		return 1
+	}
+	return 0
+}
+
+func runFixture(args []string) error {
+	if len(args) < 2 {
+		return fmt.Errorf("usage: candorsrv CMD ARGS")
+	}
+	switch args[0] {
+	case "flip", "truncate":
+		return editFile(args[0], args[1], args[2])
+	}
+	srv, err := synctest.Start(args[1], nil)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	switch args[0] {
+	case "init":
+		return nil
+	case "reviewer":
+		card, err := os.ReadFile(args[2])
+		if err != nil {
+			return err
+		}
+		_, token, err := srv.AddReviewer(card)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(args[3], []byte(token), 0o600)
+	case "report":
+		var files []synctest.File
+		for _, f := range args[3:] {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			files = append(files, synctest.File{Name: f, Body: b})
+		}
+		_, err := srv.Submit(args[2], nil, files...)
+		return err
+	case "pull":
+		since := ""
+		if len(args) > 4 {
+			since = args[4]
+		}
+		f, err := os.Create(args[3])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return srv.Pull(token(args[2]), since, f)
+	case "push":
+		f, err := os.Open(args[3])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		n, err := srv.Push(token(args[2]), f)
+		fmt.Printf("accepted %d\n", n)
+		return err
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func token(file string) string {
+	b, _ := os.ReadFile(file)
+	return strings.TrimSpace(string(b))
+}
+
+func editFile(op, path, arg string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(arg)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		n += len(b)
+	}
+	if op == "flip" {
+		b[n] ^= 1
+	} else {
+		b = b[:n]
+	}
+	return os.WriteFile(path, b, 0o600)
+}

@@ -1,0 +1,166 @@
+package inbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"candor/internal/day"
+)
+
+var randReader io.Reader = rand.Reader // crypto/rand; a var only to name it once
+
+type bytesBuffer = bytes.Buffer
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// Buckets of inbox.db.
+var (
+	bucketMeta        = []byte("meta")        // key → value (below)
+	bucketCheckpoints = []byte("checkpoints") // size (8 bytes) → root (32 bytes)
+	bucketCases       = []byte("cases")       // case ID (16) → JSON caseRecord
+	bucketBlobs       = []byte("blobs")       // blob ID (16) → JSON blobRecord
+	bucketCards       = []byte("cards")       // fingerprint → card text
+	bucketOutbox      = []byte("outbox")      // seq (8) → signed envelope, waiting for `outbox`
+)
+
+// Meta keys.
+var (
+	metaServerKey = []byte("server-key")
+	metaOrigin    = []byte("origin")
+	metaCursor    = []byte("cursor")
+	metaSeq       = []byte("seq")
+)
+
+// Event is one case-log entry about a case, as the inbox verified it.
+type Event struct {
+	Index int64   `json:"index"`
+	Type  string  `json:"type"`
+	Day   day.Day `json:"day"`
+	Actor string  `json:"actor"`
+	Value string  `json:"value,omitempty"`
+}
+
+// caseRecord is what the inbox keeps of a case.
+type caseRecord struct {
+	ID                string   `json:"id"`
+	Category          string   `json:"category"`
+	Received          day.Day  `json:"received"`
+	AckDue            day.Day  `json:"ack_due"`
+	FeedbackDue       day.Day  `json:"feedback_due"`
+	Closed            day.Day  `json:"closed"`
+	Status            string   `json:"status"`
+	Reviewers         []string `json:"reviewers"`
+	ReporterRecipient string   `json:"reporter_recipient"`
+	Holds             []string `json:"holds"`
+	Blobs             []string `json:"blobs"` // in arrival order
+	Events            []Event  `json:"events"`
+	Deleted           bool     `json:"deleted"`
+	Missing           bool     `json:"missing"` // gone from the server without a logged deletion
+}
+
+// blobRecord is what the inbox keeps of a blob besides its file.
+type blobRecord struct {
+	Case   string  `json:"case"`
+	Kind   string  `json:"kind"`
+	Author string  `json:"author"`
+	Day    day.Day `json:"day"`
+	Size   int64   `json:"size"` // of the age file
+}
+
+func (in *Inbox) createBuckets() error {
+	return in.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketCheckpoints, bucketCases, bucketBlobs, bucketCards, bucketOutbox} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func getU64(b *bolt.Bucket, key []byte) uint64 {
+	if v := b.Get(key); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
+	raw := b.Get(key)
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("inbox: corrupt record: %w", err)
+	}
+	return true, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+// findCase resolves a case ID or a unique prefix of at least 6 hex characters.
+func findCase(tx *bolt.Tx, prefix string) (*caseRecord, error) {
+	prefix = strings.ToLower(strings.TrimSpace(prefix))
+	if len(prefix) < 6 {
+		return nil, fmt.Errorf("%w: give at least 6 characters of the case ID", ErrNoCase)
+	}
+	var found *caseRecord
+	c := tx.Bucket(bucketCases).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if !strings.HasPrefix(hex.EncodeToString(k), prefix) {
+			continue
+		}
+		if found != nil {
+			return nil, ErrAmbiguous
+		}
+		found = new(caseRecord)
+		if err := json.Unmarshal(v, found); err != nil {
+			return nil, fmt.Errorf("inbox: corrupt record: %w", err)
+		}
+	}
+	if found == nil {
+		return nil, ErrNoCase
+	}
+	return found, nil
+}
+
+func (in *Inbox) caseByPrefix(prefix string) (*caseRecord, error) {
+	var c *caseRecord
+	err := in.db.View(func(tx *bolt.Tx) (err error) {
+		c, err = findCase(tx, prefix)
+		return err
+	})
+	return c, err
+}
+
+func (in *Inbox) blob(id string) (*blobRecord, error) {
+	k, err := hex.DecodeString(id)
+	if err != nil {
+		return nil, err
+	}
+	var b blobRecord
+	err = in.db.View(func(tx *bolt.Tx) error {
+		ok, err := getJSON(tx.Bucket(bucketBlobs), k, &b)
+		if err == nil && !ok {
+			err = fmt.Errorf("inbox: blob record missing")
+		}
+		return err
+	})
+	return &b, err
+}

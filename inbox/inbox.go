@@ -1,0 +1,294 @@
+// Package inbox is the reviewer's offline inbox: it imports the bundles that `candor sync pull`
+// downloads, verifies them, keeps their ciphertext, decrypts on demand, and writes signed
+// envelopes (replies, status changes, holds, acknowledgements) into an outbox file that
+// `candor sync push` carries back.
+//
+// An inbox lives in one directory (its home):
+//
+//	identity.age   the reviewer's age hybrid identity, as a standard age identity file encrypted
+//	               with a passphrase (the stock `age -d -i identity.age` uses it)
+//	signing.age    the reviewer's hybrid signing key, encrypted with the same passphrase
+//	card.txt       the reviewer's public card (give it to the admin)
+//	inbox.db       bbolt: cases, blob metadata, checkpoints, the case log seen, pending envelopes
+//	blobs/ID.age   one standard age file per blob (ciphertext only)
+//
+// Import verifies a bundle completely before it stores anything: the server's signature under the
+// key pinned on the first import, every log entry's inclusion proof, and the consistency of the
+// bundle's checkpoint with every checkpoint the inbox has kept. A rewritten or forked log is
+// refused with ErrRewrite or ErrFork; a case that vanished from the server without a logged
+// deletion is reported in ImportResult.Missing and marked in List.
+//
+// Nothing here touches a network: the package links no networking code (a test enforces it).
+// No error contains a passphrase, key or plaintext.
+package inbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"filippo.io/age"
+	bolt "go.etcd.io/bbolt"
+
+	"candor/crypto"
+	"candor/internal/day"
+)
+
+// Errors returned by the inbox. Errors wrap one of these with details (test with errors.Is).
+var (
+	ErrNotInitialised = errors.New("inbox: not initialised (run candor-inbox init)")
+	ErrExists         = errors.New("inbox: already initialised")
+	ErrPassphrase     = errors.New("inbox: wrong passphrase")
+	ErrOtherServer    = errors.New("inbox: bundle signed by another server than the one this inbox trusts")
+	ErrOtherReviewer  = errors.New("inbox: bundle made for another reviewer")
+	ErrRewrite        = errors.New("inbox: the server's case log was rewritten")
+	ErrFork           = errors.New("inbox: the server's case log forked")
+	ErrNoProof        = errors.New("inbox: bundle lacks a consistency proof from this inbox's checkpoint")
+	ErrBadBundle      = errors.New("inbox: bundle does not verify")
+	ErrNoCase         = errors.New("inbox: no such case")
+	ErrAmbiguous      = errors.New("inbox: case prefix matches more than one case")
+	ErrFileExists     = errors.New("inbox: file exists")
+	ErrNoCard         = errors.New("inbox: no card for a reviewer of the case")
+)
+
+// File names under the home directory.
+const (
+	IdentityFile = "identity.age"
+	SigningFile  = "signing.age"
+	CardFile     = "card.txt"
+	DBFile       = "inbox.db"
+	BlobDir      = "blobs"
+)
+
+// Config configures Init and Open.
+type Config struct {
+	// Home is the inbox directory.
+	Home string
+	// Passphrase returns the passphrase; it is called only when a secret key is needed.
+	Passphrase func() ([]byte, error)
+	// Now returns the current time (default time.Now); only its UTC day is used.
+	Now func() time.Time
+	// Progress, if set, receives progress lines of long imports and exports.
+	Progress io.Writer
+	// WorkFactor is the scrypt work factor (log2) Init protects the keys with; 0 means age's
+	// default (18). Tests lower it.
+	WorkFactor int
+}
+
+// Inbox is an open inbox. It is not safe for concurrent use by several processes (bbolt locks the
+// file); its methods may be called from one goroutine at a time.
+type Inbox struct {
+	cfg Config
+	db  *bolt.DB
+	fp  string
+}
+
+func (c *Config) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+func (c *Config) today() day.Day { return day.FromTime(c.now()) }
+
+// Init creates a new inbox in cfg.Home (created if missing; it must not hold an inbox): a hybrid
+// age identity and a signing key, both encrypted with the passphrase, and the card for name.
+// It returns the card.
+func Init(cfg Config, name string, pass []byte) (*crypto.Card, error) {
+	if len(pass) == 0 {
+		return nil, errors.New("inbox: empty passphrase")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Home, IdentityFile)); err == nil {
+		return nil, ErrExists
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Home, BlobDir), 0o700); err != nil {
+		return nil, err
+	}
+	id, err := age.GenerateHybridIdentity()
+	if err != nil {
+		return nil, err
+	}
+	sk, err := crypto.GenerateSigningKey(randReader)
+	if err != nil {
+		return nil, err
+	}
+	card, err := crypto.NewCard(name, id.Recipient().String(), sk)
+	if err != nil {
+		return nil, err
+	}
+	idText := fmt.Sprintf("# created: %s\n# public key: %s\n%s\n",
+		cfg.now().UTC().Format(time.RFC3339), id.Recipient(), id)
+	skb, _ := sk.MarshalBinary()
+	files := []struct {
+		name string
+		data []byte
+		enc  bool
+	}{{SigningFile, skb, true}, {CardFile, card.Marshal(), false}, {IdentityFile, []byte(idText), true}}
+	for _, f := range files {
+		data := f.data
+		if f.enc {
+			if data, err = encryptWithPassphrase(data, pass, cfg.WorkFactor); err != nil {
+				return nil, err
+			}
+		}
+		if err := writeFileAtomic(filepath.Join(cfg.Home, f.name), data, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	in, err := Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return card, in.Close()
+}
+
+// Open opens the inbox in cfg.Home.
+func Open(cfg Config) (*Inbox, error) {
+	b, err := os.ReadFile(filepath.Join(cfg.Home, CardFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotInitialised
+	}
+	if err != nil {
+		return nil, err
+	}
+	card, err := crypto.ParseCard(b)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %s: %w", CardFile, err)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Home, BlobDir), 0o700); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(filepath.Join(cfg.Home, DBFile), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("inbox: opening %s: %w", DBFile, err)
+	}
+	in := &Inbox{cfg: cfg, db: db, fp: card.Fingerprint()}
+	if err := in.createBuckets(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// Close closes the inbox database.
+func (in *Inbox) Close() error { return in.db.Close() }
+
+// Fingerprint returns the fingerprint of this reviewer's card.
+func (in *Inbox) Fingerprint() string { return in.fp }
+
+// Card returns this reviewer's public card.
+func (in *Inbox) Card() (*crypto.Card, error) {
+	b, err := os.ReadFile(filepath.Join(in.cfg.Home, CardFile))
+	if err != nil {
+		return nil, err
+	}
+	return crypto.ParseCard(b)
+}
+
+// Identity decrypts the reviewer's age identity with the passphrase.
+func (in *Inbox) Identity() (*age.HybridIdentity, error) {
+	b, err := in.decryptKeyFile(IdentityFile)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := age.ParseIdentities(bytesReader(b))
+	if err != nil || len(ids) != 1 {
+		return nil, fmt.Errorf("inbox: %s does not hold one identity", IdentityFile)
+	}
+	id, ok := ids[0].(*age.HybridIdentity)
+	if !ok {
+		return nil, fmt.Errorf("inbox: %s does not hold a hybrid identity", IdentityFile)
+	}
+	return id, nil
+}
+
+// signingKey decrypts the reviewer's signing key with the passphrase.
+func (in *Inbox) signingKey() (*crypto.SigningKey, error) {
+	b, err := in.decryptKeyFile(SigningFile)
+	if err != nil {
+		return nil, err
+	}
+	return crypto.ParseSigningKey(b)
+}
+
+func (in *Inbox) decryptKeyFile(name string) ([]byte, error) {
+	if in.cfg.Passphrase == nil {
+		return nil, errors.New("inbox: no passphrase source")
+	}
+	pass, err := in.cfg.Passphrase()
+	if err != nil {
+		return nil, err
+	}
+	enc, err := os.ReadFile(filepath.Join(in.cfg.Home, name))
+	if err != nil {
+		return nil, err
+	}
+	return decryptWithPassphrase(enc, pass)
+}
+
+func encryptWithPassphrase(data, pass []byte, workFactor int) ([]byte, error) {
+	r, err := age.NewScryptRecipient(string(pass))
+	if err != nil {
+		return nil, err
+	}
+	if workFactor > 0 {
+		r.SetWorkFactor(workFactor)
+	}
+	var buf bytesBuffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decryptWithPassphrase(enc, pass []byte) ([]byte, error) {
+	id, err := age.NewScryptIdentity(string(pass))
+	if err != nil {
+		return nil, ErrPassphrase
+	}
+	r, err := age.Decrypt(bytesReader(enc), id)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, ErrPassphrase
+		}
+		return nil, fmt.Errorf("inbox: key file: %w", err)
+	}
+	return io.ReadAll(r)
+}
+
+// writeFileAtomic writes data to a temporary file next to path and renames it into place.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
