@@ -4,6 +4,7 @@ BIN       ?= bin
 DEMO      ?= demo
 PKGS      ?= ./...
 FUZZTIME  ?= 60s
+FUZZMINIMIZETIME ?= 1s
 BENCHTIME ?= 1x
 
 .PHONY: help build test test-short run bench fuzz lint image clean
@@ -26,12 +27,13 @@ run: build ## build and start Candor on its embedded defaults with a demo review
 bench: ## run every benchmark once (figures in docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
 
-fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
-	@set -e; for pkg in $$($(GO) list ./...); do \
+fuzz: ## run every fuzz target of every package for FUZZTIME each (default 60s)
+	@set -e; n=0; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$f"; n=$$((n+1)); \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
 	  done; \
-	done
+	done; echo "ran $$n fuzz targets for $(FUZZTIME) each"
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

@@ -64,9 +64,7 @@ func TestMain(m *testing.M) {
 // missing (fails under CANDOR_CI=1).
 func network(tb testing.TB) *tornet.Network {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("end-to-end test through a private Tor network; skipped in -short mode")
-	}
+	skipShort(tb)
 	torPath := testenv.Tor(tb)
 	netOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), networkTimeout)
@@ -83,6 +81,14 @@ func network(tb testing.TB) *tornet.Network {
 		tb.Fatalf("private Tor network: %v (CANDOR_TORNET_LOG=1 shows tor's logs)", netErr)
 	}
 	return testNet
+}
+
+// skipShort skips tb in -short mode (make test-short).
+func skipShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("end-to-end test through a private Tor network; skipped in -short mode")
+	}
 }
 
 // candorBin builds cmd/candor once per mode (race: with the race detector) and returns its path.

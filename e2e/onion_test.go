@@ -1,14 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,10 +19,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"candor/internal/bundle"
 	"candor/internal/testenv"
-	"candor/onion"
-	"candor/server"
-	"candor/server/store"
 )
 
 // TestOnionEndToEnd runs the candor binary on the private Tor network and uses both onion services
@@ -29,8 +29,9 @@ import (
 // restricted onion with their client-authorisation key, and a tor without the key cannot.
 func TestOnionEndToEnd(t *testing.T) {
 	t.Parallel()
-	n := network(t)
+	skipShort(t)
 	chromium := testenv.Chromium(t)
+	n := network(t)
 	in := newInstall(t, candorBin(t, raceEnabled), "Alice", "Bob")
 	cred := issueCredential(t, in, in.reviewers[0])
 	srv := startServe(t, in, n)
@@ -42,33 +43,52 @@ func TestOnionEndToEnd(t *testing.T) {
 	t.Run("reporter in Chromium without JavaScript", func(t *testing.T) {
 		receipt = reportInBrowser(t, chromium, n.SOCKSAddr(), "http://"+srv.public)
 	})
-	t.Run("restricted onion needs the client-auth key", func(t *testing.T) {
-		withKey, err := n.NewClient(context.Background(), []string{cred.clientAuth})
+	t.Run("sync pull through the restricted onion", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), networkTimeout)
+		defer cancel()
+		withKey, err := n.NewClient(ctx, []string{cred.ClientAuth})
 		if err != nil {
 			t.Fatalf("tor client with the key: %v", err)
 		}
-		api := "http://" + srv.restricted + "/api/v1/pull"
-		code, _ := waitReachable(t, withKey, api)
-		if code != http.StatusUnauthorized {
-			t.Errorf("GET /api/v1/pull without a token, with the key: status %d, want 401", code)
+		server := "http://" + srv.restricted
+		if code, _ := waitReachable(t, withKey, server+"/api/v1/pull"); code != http.StatusUnauthorized {
+			t.Errorf("GET /api/v1/pull with the key but no token: status %d, want 401", code)
 		}
-		// The network's own client has no key: it cannot decrypt the descriptor, so it gets no
-		// HTTP answer at all (tor's SOCKS error 0xF4), however often it tries.
-		if err := unreachable(t, n.SOCKSAddr(), api, 3); !errors.Is(err, errUnreachable) {
+		got := filepath.Join(t.TempDir(), "alice.bundle")
+		if stderr, err := syncPull(t, in, server, cred.Token, withKey, got); err != nil {
+			t.Fatalf("candor sync pull with the client-auth key: %v\n%s", err, stderr)
+		}
+		if ids := bundleCases(t, got); len(ids) != 1 {
+			t.Errorf("bundle holds %d cases, want the one the browser submitted", len(ids))
+		}
+
+		// The network's own client has no key: it cannot decrypt the service's descriptor, so it
+		// gets no HTTP answer at all (tor's SOCKS error 0xF4), whatever the token.
+		none := filepath.Join(t.TempDir(), "none.bundle")
+		stderr, err := syncPull(t, in, server, cred.Token, n.SOCKSAddr(), none)
+		if err == nil {
+			t.Fatal("candor sync pull without the client-auth key succeeded, want a failure")
+		}
+		if _, err := os.Stat(none); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("failed pull left a bundle file behind (%v)", err)
+		}
+		t.Logf("without the key: %v: %s", err, strings.TrimSpace(stderr))
+		if err := unreachable(t, n.SOCKSAddr(), server+"/api/v1/pull", 2); !errors.Is(err, errUnreachable) {
 			t.Errorf("restricted onion without the client-auth key: got an HTTP answer, want unreachable")
-		} else {
-			t.Logf("without the key: %v", err)
 		}
 	})
 	srv.stop(t)
 	out := srv.out.String()
-	for what, secret := range map[string]string{"receipt code": receipt, "sync token": cred.token,
+	for what, secret := range map[string]string{"receipt code": receipt, "sync token": cred.Token,
 		"report text": reportText} {
 		if secret != "" && strings.Contains(out, secret) {
 			t.Errorf("candor serve's output holds the %s", what)
 		}
 	}
 }
+
+// pullTimeout bounds one candor sync pull through tor.
+const pullTimeout = 90 * time.Second
 
 // stepTimeout bounds one browser step (a page load or a form submission through tor).
 const stepTimeout = 90 * time.Second
@@ -149,43 +169,57 @@ func browser(t *testing.T, chromium, socks, origin string) context.Context {
 
 // credential is what a reviewer's online machine holds: a sync token and the client-auth line for
 // its tor's ClientOnionAuthDir.
-type credential struct{ token, clientAuth string }
-
-// issueCredential gives r a sync token and a client-authorisation key, written straight into the
-// store (the server keeps the token's SHA-256 and the key's public half), before candor serve
-// starts. It stands in for `candor reviewer token` until that command exists.
-func issueCredential(t *testing.T, in *install, r reviewer) credential {
-	t.Helper()
-	pub, priv, err := onion.NewClientAuthKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	token := base64.RawURLEncoding.EncodeToString(raw)
-	st, err := server.OpenStore(in.data, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	_, err = st.UpdateReviewer(r.fp, func(rv *store.Reviewer) error {
-		rv.TokenHash = sha256.Sum256([]byte(token))
-		rv.ClientAuthPub = pub
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	restricted, _ := onionAddresses(t, st)
-	return credential{token: token, clientAuth: onion.ClientAuthLine(restricted, priv)}
+type credential struct {
+	Token      string `json:"token"`
+	ClientAuth string `json:"client_auth"`
 }
 
-// onionAddresses returns the restricted and public addresses from the store's keys.
-func onionAddresses(t *testing.T, st *store.Store) (restricted, public string) {
+// issueCredential runs `candor reviewer token --json` for r (before candor serve starts: the store
+// is locked while it runs, and serve reads the client-auth keys at start).
+func issueCredential(t *testing.T, in *install, r reviewer) credential {
 	t.Helper()
-	pk, rk, err := server.OnionKeys(st)
+	var c credential
+	out := in.run(t, "reviewer", "token", "--data", in.data, r.fp, "--json")
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.Token == "" || c.ClientAuth == "" {
+		t.Fatalf("candor reviewer token --json: %v (token and client_auth empty or malformed)", err)
+	}
+	return c
+}
+
+// syncPull runs `candor sync pull` through the SOCKS5 proxy socks within pullTimeout and returns
+// its error and stderr.
+func syncPull(t *testing.T, in *install, server, token, socks, bundle string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), pullTimeout)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, in.bin, "sync", "pull", "--server", server, "--socks", socks, "--since", "0", "-o", bundle)
+	cmd.Env = append(os.Environ(), "CANDOR_SYNC_TOKEN="+token) // not on the command line, where ps shows it
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	return stderr.String(), err
+}
+
+// bundleCases returns the IDs of the Case records in the bundle file.
+func bundleCases(t *testing.T, file string) []string {
+	t.Helper()
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return onion.AddressOf(rk.Public().(ed25519.PublicKey)), onion.AddressOf(pk.Public().(ed25519.PublicKey))
+	defer f.Close()
+	r := bundle.NewReader(f)
+	var ids []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return ids
+		}
+		if err != nil {
+			t.Fatalf("reading the bundle: %v", err)
+		}
+		if c, ok := rec.(*bundle.Case); ok {
+			ids = append(ids, hex.EncodeToString(c.ID[:]))
+		}
+	}
 }

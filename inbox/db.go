@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -15,8 +14,6 @@ import (
 	"candor/internal/day"
 )
 
-var randReader io.Reader = rand.Reader // crypto/rand; a var only to name it once
-
 type bytesBuffer = bytes.Buffer
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -27,6 +24,7 @@ var (
 	bucketCheckpoints = []byte("checkpoints") // size (8 bytes) → root (32 bytes)
 	bucketCases       = []byte("cases")       // case ID (16) → JSON caseRecord
 	bucketBlobs       = []byte("blobs")       // blob ID (16) → JSON blobRecord
+	bucketBlobData    = []byte("blob-data")   // blob ID (16) → age file, for blobs ≤ smallBlob bytes
 	bucketCards       = []byte("cards")       // fingerprint → card text
 	bucketOutbox      = []byte("outbox")      // seq (8) → signed envelope, waiting for `outbox`
 )
@@ -77,7 +75,7 @@ type blobRecord struct {
 
 func (in *Inbox) createBuckets() error {
 	return in.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketCheckpoints, bucketCases, bucketBlobs, bucketCards, bucketOutbox} {
+		for _, b := range [][]byte{bucketMeta, bucketCheckpoints, bucketCases, bucketBlobs, bucketBlobData, bucketCards, bucketOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -47,7 +47,16 @@ type parsed struct {
 	index   *bundle.CaseIndex
 	blobs   []*bundle.Blob
 	temps   map[[16]byte]string // blob ID → temporary file
+	small   map[[16]byte][]byte // blob ID → age file, for blobs of at most smallBlob bytes
+	inMem   int64
 }
+
+// Blobs of at most smallBlob bytes are kept in inbox.db instead of a file of their own (creating
+// thousands of files costs far more than one transaction), up to maxInMemory bytes per import.
+const (
+	smallBlob   = 64 << 10
+	maxInMemory = 64 << 20
+)
 
 func (p *parsed) cleanup() {
 	for _, t := range p.temps {
@@ -125,7 +134,7 @@ func (in *Inbox) choose(h *bundle.Header) (*crypto.VerifyKey, bool, error) {
 
 // read parses the bundle, writing blob files to temporary files, and checks its signatures.
 func (in *Inbox) read(src io.Reader, v *crypto.VerifyKey) (*parsed, error) {
-	p := &parsed{proofs: map[int64]tlog.TreeProof{}, temps: map[[16]byte]string{}}
+	p := &parsed{proofs: map[int64]tlog.TreeProof{}, temps: map[[16]byte]string{}, small: map[[16]byte][]byte{}}
 	r := bundle.NewReader(bufio.NewReaderSize(src, 1<<20))
 	for {
 		rec, err := r.Next()
@@ -173,8 +182,17 @@ func (in *Inbox) take(p *parsed, rec bundle.Record, r *bundle.Reader) error {
 
 // writeTemp writes a blob's age file (header ‖ payload) to a temporary file in the blob directory.
 func (in *Inbox) writeTemp(p *parsed, b *bundle.Blob, payload io.Reader) error {
-	if _, dup := p.temps[b.ID]; dup {
+	if _, dup := p.temps[b.ID]; dup || p.small[b.ID] != nil {
 		return fmt.Errorf("blob listed twice")
+	}
+	if n := int64(len(b.Header)) + b.Size; n <= smallBlob && p.inMem+n <= maxInMemory {
+		buf := make([]byte, n)
+		copy(buf, b.Header)
+		if _, err := io.ReadFull(payload, buf[len(b.Header):]); err != nil {
+			return err
+		}
+		p.small[b.ID], p.inMem = buf, p.inMem+n
+		return nil
 	}
 	f, err := os.CreateTemp(filepath.Join(in.cfg.Home, BlobDir), ".tmp-*")
 	if err != nil {
@@ -294,6 +312,10 @@ func (in *Inbox) commit(p *parsed) (*ImportResult, error) {
 	res := &ImportResult{Reviewer: p.header.Reviewer, Size: p.cp.Size, Root: root(p.cp.Hash),
 		Cases: len(p.cases), Blobs: len(p.blobs), Entries: len(p.entries), Since: p.header.Since, Til: p.header.Until}
 	for _, b := range p.blobs {
+		if p.small[b.ID] != nil {
+			res.NewBlobs += in.hasBlobData(b.ID)
+			continue
+		}
 		final := in.blobPath(hex.EncodeToString(b.ID[:]))
 		if _, err := os.Stat(final); err == nil {
 			continue // imported before; the temporary copy is removed by cleanup
@@ -309,6 +331,35 @@ func (in *Inbox) commit(p *parsed) (*ImportResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// hasBlobData returns 0 if inbox.db holds the small blob id, 1 if not (a new blob).
+func (in *Inbox) hasBlobData(id [16]byte) int {
+	n := 1
+	in.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketBlobData).Get(id[:]) != nil {
+			n = 0
+		}
+		return nil
+	})
+	return n
+}
+
+// openBlob opens the age file of blob id, kept in inbox.db or in the blob directory.
+func (in *Inbox) openBlob(id string) (io.ReadCloser, error) {
+	k, err := hex.DecodeString(id)
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	in.db.View(func(tx *bolt.Tx) error {
+		b = bytes.Clone(tx.Bucket(bucketBlobData).Get(k))
+		return nil
+	})
+	if b != nil {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	return os.Open(in.blobPath(id))
 }
 
 func (in *Inbox) blobPath(id string) string {
@@ -337,6 +388,14 @@ func (in *Inbox) store(tx *bolt.Tx, p *parsed, res *ImportResult) error {
 		card, _ := crypto.ParseCard(c)
 		if err := tx.Bucket(bucketCards).Put([]byte(card.Fingerprint()), card.Marshal()); err != nil {
 			return err
+		}
+	}
+	data := tx.Bucket(bucketBlobData)
+	for id, b := range p.small {
+		if data.Get(id[:]) == nil {
+			if err := data.Put(id[:], b); err != nil {
+				return err
+			}
 		}
 	}
 	if err := storeCases(tx, p); err != nil {

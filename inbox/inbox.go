@@ -9,8 +9,9 @@
 //	               with a passphrase (the stock `age -d -i identity.age` uses it)
 //	signing.age    the reviewer's hybrid signing key, encrypted with the same passphrase
 //	card.txt       the reviewer's public card (give it to the admin)
-//	inbox.db       bbolt: cases, blob metadata, checkpoints, the case log seen, pending envelopes
-//	blobs/ID.age   one standard age file per blob (ciphertext only)
+//	inbox.db       bbolt: cases, blob metadata, checkpoints, the case log seen, pending envelopes,
+//	               and blobs of at most 64 KiB (ciphertext only)
+//	blobs/ID.age   one standard age file per larger blob (ciphertext only)
 //
 // Import verifies a bundle completely before it stores anything: the server's signature under the
 // key pinned on the first import, every log entry's inclusion proof, and the consistency of the
@@ -23,6 +24,7 @@
 package inbox
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -112,7 +114,7 @@ func Init(cfg Config, name string, pass []byte) (*crypto.Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	sk, err := crypto.GenerateSigningKey(randReader)
+	sk, err := crypto.GenerateSigningKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -366,4 +367,146 @@ func copyInbox(t testing.TB, src, dst string) {
 		}
 		os.WriteFile(filepath.Join(dst, n), b, 0o600)
 	}
+}
+
+// TestAckMovesCursor: after an outbox (with its Ack) is pushed, the next pull holds only what is
+// new, and its consistency proof starts from the acknowledged checkpoint; --since 0 re-sends all.
+func TestAckMovesCursor(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.srv.Submit("first", nil); err != nil {
+		t.Fatal(err)
+	}
+	f.importOK(f.pull(""))
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	if n, err := f.in.Outbox(outbox); err != nil || n != 1 {
+		t.Fatalf("Outbox: %d, %v; want 1 (the ack)", n, err)
+	}
+	ob, _ := os.Open(outbox)
+	defer ob.Close()
+	if n, err := f.srv.Push(f.token, ob); err != nil || n != 1 {
+		t.Fatalf("Push: %d, %v", n, err)
+	}
+	if res := f.importOK(f.pull("")); res.Cases != 0 || res.Blobs != 0 {
+		t.Errorf("after the ack: got %d cases, %d blobs; want 0, 0", res.Cases, res.Blobs)
+	}
+	if _, err := f.srv.Submit("second", nil); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.importOK(f.pull("")); res.Cases != 1 || res.NewBlobs != 1 {
+		t.Errorf("new report: got %d cases, %d new blobs; want 1, 1", res.Cases, res.NewBlobs)
+	}
+	if res := f.importOK(f.pull("0")); res.Cases != 2 || res.NewBlobs != 0 {
+		t.Errorf("since 0: got %d cases, %d new blobs; want 2, 0", res.Cases, res.NewBlobs)
+	}
+	if cs := f.list(); len(cs) != 2 {
+		t.Errorf("got %d cases, want 2", len(cs))
+	}
+}
+
+// TestListOverdueFirst moves the inbox's clock: a case still "received" a month after arrival is
+// overdue (acknowledgement due after 7 days) and listed first; a closed case never is; an
+// in-review case becomes overdue once its feedback date (3 months after acknowledgement) passes.
+func TestListOverdueFirst(t *testing.T) {
+	f := newFixture(t)
+	for _, m := range []string{"one", "two", "three"} {
+		if _, err := f.srv.Submit(m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.importOK(f.pull(""))
+	cs := f.list()
+	received, closed, review := cs[0].Case, cs[1].Case, cs[2].Case
+	for id, st := range map[string]string{closed: "closed", review: "in-review"} {
+		if err := f.in.SetStatus(id, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	if _, err := f.in.Outbox(outbox); err != nil {
+		t.Fatal(err)
+	}
+	ob, _ := os.Open(outbox)
+	if _, err := f.srv.Push(f.token, ob); err != nil {
+		t.Fatal(err)
+	}
+	ob.Close()
+	f.importOK(f.pull("0"))
+	f.in.Close()
+	tests := []struct {
+		days    int
+		overdue []string
+	}{
+		{0, nil},
+		{30, []string{received}},
+		{200, []string{received, review}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.days), func(t *testing.T) {
+			now := time.Now().AddDate(0, 0, tt.days)
+			in, err := inbox.Open(inbox.Config{Home: filepath.Join(f.dir, "inbox"), Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			got, err := in.List()
+			if err != nil || len(got) != 3 {
+				t.Fatalf("List: %d cases, %v", len(got), err)
+			}
+			var overdue []string
+			for i, c := range got {
+				if c.Overdue {
+					if i != len(overdue) {
+						t.Errorf("overdue case %s listed at %d after a case that is not overdue", c.Case, i)
+					}
+					overdue = append(overdue, c.Case)
+				}
+				if c.Case == closed && c.Status != "closed" {
+					t.Errorf("closed case: status %q", c.Status)
+				}
+			}
+			if fmt.Sprint(sorted(overdue)) != fmt.Sprint(sorted(tt.overdue)) {
+				t.Errorf("overdue: got %v, want %v", overdue, tt.overdue)
+			}
+		})
+	}
+}
+
+func sorted(s []string) []string {
+	s = append([]string(nil), s...)
+	slices.Sort(s)
+	return s
+}
+
+// TestHomeHoldsNoSecret: after import, read, reply and outbox, no file under the inbox's home
+// holds the report's text, the reply's text, the passphrase or an unencrypted key.
+func TestHomeHoldsNoSecret(t *testing.T) {
+	f := newFixture(t)
+	const report, reply = "SECRET-REPORT-TEXT", "SECRET-REPLY-TEXT"
+	if _, err := f.srv.Submit(report, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.importOK(f.pull(""))
+	id := f.list()[0].Case
+	var out bytes.Buffer
+	if err := f.in.Read(id, &out); err != nil || !strings.Contains(out.String(), report) {
+		t.Fatalf("Read: %v", err)
+	}
+	if err := f.in.Reply(id, reply, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.in.Outbox(filepath.Join(t.TempDir(), "outbox")); err != nil {
+		t.Fatal(err)
+	}
+	filepath.Walk(filepath.Join(f.dir, "inbox"), func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		for _, s := range []string{report, reply, pass, "AGE-SECRET-KEY"} {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds %q", p, s)
+			}
+		}
+		return nil
+	})
 }

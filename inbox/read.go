@@ -151,7 +151,7 @@ func (in *Inbox) readBlob(w io.Writer, n int, bid string, id age.Identity, names
 
 // walk decrypts blob bid and calls fn for each part with a reader of its body.
 func (in *Inbox) walk(bid string, id age.Identity, fn func(*frame.Part, io.Reader) error) error {
-	f, err := os.Open(in.blobPath(bid))
+	f, err := in.openBlob(bid)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (in *Inbox) Export(prefix, dir string, opt ExportOptions) ([]string, error)
 
 func (in *Inbox) exportRaw(c *caseRecord, x *exporter) error {
 	for _, bid := range c.Blobs {
-		f, err := os.Open(in.blobPath(bid))
+		f, err := in.openBlob(bid)
 		if err != nil {
 			return err
 		}

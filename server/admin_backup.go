@@ -158,14 +158,20 @@ type RestoreInfo struct {
 // server (store.ErrLocked: stop it first) in any case. Over an existing installation it refuses a
 // backup of another installation (ErrForeignBackup) or, if it is of the same one, to roll the
 // store back (ErrLiveStore), unless opts.Force. With no store (or an empty one) in dataDir, any
-// valid backup is restored. On any failure the data directory is unchanged.
+// valid backup is restored; a store that cannot be opened is replaced only with opts.Force. On any
+// failure the data directory is unchanged.
 func Restore(dataDir string, r io.Reader, opts RestoreOptions) (RestoreInfo, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	current, err := currentInstallation(dataDir)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrLocked):
 		return RestoreInfo{}, err
+	case err != nil && !opts.Force:
+		return RestoreInfo{}, fmt.Errorf("%w (--force replaces it)", err)
+	case err != nil:
+		current = "unreadable" // a damaged store: --force replaces it
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return RestoreInfo{}, fmt.Errorf("data directory: %w", err)

@@ -423,3 +423,25 @@ func TestRestoreRefusals(t *testing.T) {
 		t.Errorf("over a store in use: got %v, want store.ErrLocked", err)
 	}
 }
+
+// TestRestoreOverDamagedStore: a store that no longer opens is replaced only with Force.
+func TestRestoreOverDamagedStore(t *testing.T) {
+	e := newAdminEnv(t, nil)
+	bid, _ := age.GenerateHybridIdentity()
+	var b bytes.Buffer
+	if _, err := e.a.Backup(&b, []string{bid.Recipient().String()}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "damaged")
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, StoreFile), bytes.Repeat([]byte{0xff}, 8192), 0o600)
+	opts := RestoreOptions{Identities: []age.Identity{bid}}
+	if _, err := Restore(dir, bytes.NewReader(b.Bytes()), opts); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("without force: got %v, want an error suggesting --force", err)
+	}
+	opts.Force = true
+	info, err := Restore(dir, bytes.NewReader(b.Bytes()), opts)
+	if err != nil || !info.Replaced {
+		t.Fatalf("with force: %+v, %v", info, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -33,6 +34,11 @@ func (e *pageError) Unwrap() error { return e.err }
 
 func pageErr(k frontend.ErrorKey, err error) error { return &pageError{key: k, err: err} }
 
+// storageFull reports whether err comes from a full disk or an exhausted quota.
+func storageFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
 // errorHandler renders every error as a fixed page; only internal errors are logged with their
 // (content-free) error, the others by their key.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
@@ -44,6 +50,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		pe = &pageError{key: fiberErrorKey(fe)}
 	default:
 		pe = &pageError{key: frontend.ErrorInternal, err: err}
+	}
+	if pe.key == frontend.ErrorInternal && storageFull(pe.err) {
+		// Nothing was stored (the transaction failed whole); the reporter may try again later.
+		s.log.Error("storage full: request refused", "err", pe.err)
+		pe = &pageError{key: frontend.ErrorBusy, back: pe.back}
 	}
 	if pe.key == frontend.ErrorInternal {
 		s.log.Error("request failed", "err", pe.err)

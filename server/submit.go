@@ -174,10 +174,12 @@ func (s *Server) createCase(ctx context.Context, sl *sealed, category string, re
 //
 // Each derivation allocates KDF.Memory (64 MiB by default) that is garbage when it returns. Left
 // to the garbage collector, that memory stays in the process and the next upload's buffers stack
-// on top of it, and the derivation at the end of an upload would stack on the upload's garbage;
-// so the first derivation to start and the last to finish return free memory to the operating
-// system at once (a full collection of a small heap: about a millisecond). The process's memory
-// is thus its live streaming memory plus at most MaxKDF derivations, only while they run.
+// on top of it, and the derivation at the end of an upload would stack on the upload's garbage.
+// So the first derivation to start and the last to finish return free memory to the operating
+// system at once (a full collection of a small heap: about a millisecond). Under a flood of
+// logins, derivations overlap and the collector's goal (GOGC) lets garbage of finished ones
+// accumulate up to the soft limit MemoryBudget (forcing a collection per derivation instead
+// halved the logins served).
 func (s *Server) derive(ctx context.Context, r crypto.Receipt) (*crypto.ReporterKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.limits.KDFWait)
 	defer cancel()

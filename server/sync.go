@@ -289,7 +289,8 @@ func (s *Server) storeReply(id store.CaseID, fp string, body []byte, today day.D
 	if err != nil {
 		return err
 	}
-	if err := w.SetHeader(header); err == nil {
+	err = w.SetHeader(header)
+	if err == nil {
 		_, err = io.Copy(w, payload)
 	}
 	var blob store.BlobID

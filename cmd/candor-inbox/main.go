@@ -493,4 +493,3 @@ func cmdOutbox(e *env, fs *flag.FlagSet, args []string) error {
 	fmt.Fprintf(e.stdout, "wrote %d envelopes to %s; carry it over and run candor sync push\n", n, *out)
 	return nil
 }
-

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,6 +11,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"candor/crypto"
+	"candor/internal/bundle"
+	"candor/server"
+	"candor/server/store"
 	"candor/server/synctest"
 )
 
@@ -30,6 +36,9 @@ func TestScripts(t *testing.T) {
 //	candorsrv report DIR MESSAGE [FILE...]      submit a report to every reviewer (over HTTP)
 //	candorsrv pull DIR TOKENFILE OUT [SINCE]    write the reviewer's bundle to OUT
 //	candorsrv push DIR TOKENFILE OUTBOX         push an outbox
+//	candorsrv suppress DIR                      delete every case without logging it
+//	candorsrv fork DIR TOKENFILE OUT            a bundle signed by the server whose checkpoint has
+//	                                            the current size but another root (a forked log)
 //	candorsrv flip FILE OFFSET                  flip the low bit of the byte at OFFSET (negative: from the end)
 //	candorsrv truncate FILE N                   cut FILE to N bytes (negative: drop -N bytes)
 func fixture(args []string) int {
@@ -56,6 +65,15 @@ func runFixture(args []string) error {
 	switch args[0] {
 	case "init":
 		return nil
+	case "suppress": // delete every case without a log entry, as an admin editing the file would
+		var ids []store.CaseID
+		srv.Store.Cases(func(c *store.Case) error { ids = append(ids, c.ID); return nil })
+		for _, id := range ids {
+			if _, err := srv.Store.DeleteCase(id, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "reviewer":
 		card, err := os.ReadFile(args[2])
 		if err != nil {
@@ -77,6 +95,8 @@ func runFixture(args []string) error {
 		}
 		_, err := srv.Submit(args[2], nil, files...)
 		return err
+	case "fork":
+		return forkBundle(srv, token(args[2]), args[3])
 	case "pull":
 		since := ""
 		if len(args) > 4 {
@@ -124,4 +144,42 @@ func editFile(op, path, arg string) error {
 		b = b[:n]
 	}
 	return os.WriteFile(path, b, 0o600)
+}
+
+// forkBundle writes a bundle with the real header, signed by the real server key, whose checkpoint
+// has the log's current size and a different root.
+func forkBundle(srv *synctest.Server, tok, out string) error {
+	var buf bytes.Buffer
+	if err := srv.Pull(tok, "", &buf); err != nil {
+		return err
+	}
+	r := bundle.NewReader(&buf)
+	rec, err := r.Next()
+	if err != nil {
+		return err
+	}
+	h := rec.(*bundle.Header)
+	rec, err = r.Next()
+	if err != nil {
+		return err
+	}
+	cp := rec.(*bundle.Checkpoint).SignedCheckpoint
+	cp.Hash[0] ^= 1
+	skb, err := srv.Store.Meta(server.MetaSigningKey)
+	if err != nil {
+		return err
+	}
+	sk, err := crypto.ParseSigningKey(skb)
+	if err != nil {
+		return err
+	}
+	if err := cp.Sign(sk); err != nil {
+		return err
+	}
+	var forged bytes.Buffer
+	w := bundle.NewWriter(&forged)
+	if err := errors.Join(w.Header(h), w.Checkpoint(&cp), w.Close(sk)); err != nil {
+		return err
+	}
+	return os.WriteFile(out, forged.Bytes(), 0o600)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,7 +36,11 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs testdata/*.txtar: one admin behaviour per file.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata"})
+	testscript.Run(t, testscript.Params{Dir: "testdata", Setup: func(env *testscript.Env) error {
+		// Under -race every command would otherwise sleep 1 s at exit (the race runtime's default).
+		env.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+		return nil
+	}})
 }
 
 func helper(fn func(args []string) error) func() {

@@ -147,7 +147,12 @@ func printDemoNext(w io.Writer, l demoLayout, listen string) {
 		server = "http://RESTRICTED-ONION (needs a tor client with " + l.clientAuth() + ")"
 	}
 	pf := "--passphrase-file " + l.passphrase()
-	fmt.Fprintf(w, `
+	// make run starts bin/candor: print commands that work from the same directory.
+	bin := ""
+	if strings.Contains(os.Args[0], "/") && filepath.Base(os.Args[0]) == "candor" {
+		bin = filepath.Dir(os.Args[0]) + "/"
+	}
+	fmt.Fprintf(w, strings.ReplaceAll(`
 == Candor DEMO in %s — for trying it out only: the demo reviewer's keys and passphrase are on this disk.
 Next steps:
   1. Report:    open %s, send a report, keep the receipt code.
@@ -160,7 +165,7 @@ Next steps:
   5. Push:      candor sync push --server %s --token $(cat %s) %s
   6. Follow up: open %s/followup with the receipt code and read the reply.
 Admin:          candor status --data %s   (works while this runs)
-`, l.dir, url, server, l.token(), filepath.Join(l.dir, "bundle"),
+`, "candor", bin+"candor"), l.dir, url, server, l.token(), filepath.Join(l.dir, "bundle"),
 		l.home(), pf, filepath.Join(l.dir, "bundle"), l.home(), pf, l.home(), pf,
 		l.home(), pf, l.home(), pf, filepath.Join(l.dir, "outbox"),
 		server, l.token(), filepath.Join(l.dir, "outbox"), strings.TrimSuffix(url, "/"), l.data())

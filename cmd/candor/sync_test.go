@@ -194,7 +194,11 @@ func checkExcluded(t *testing.T, c *testReviewer, bundlePath, caseID string, a *
 	if err != nil {
 		t.Fatal(err)
 	}
-	blobs, _ := filepath.Glob(filepath.Join(a.home, inbox.BlobDir, "*.age"))
+	raw := filepath.Join(t.TempDir(), "raw")
+	if _, err := a.in.Export(caseID, raw, inbox.ExportOptions{Raw: true}); err != nil {
+		t.Fatal(err)
+	}
+	blobs, _ := filepath.Glob(filepath.Join(raw, "*.age"))
 	if len(blobs) == 0 {
 		t.Fatal("A has no blobs")
 	}
@@ -322,4 +326,3 @@ func signingKey(t *testing.T, r *testReviewer) *crypto.SigningKey {
 	}
 	return sk
 }
-
