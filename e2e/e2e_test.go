@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,20 +113,13 @@ func candorBin(tb testing.TB, race bool) string {
 	} else {
 		args = append(args, p)
 	}
-	cmd := exec.Command(goTool(), append(args, "candor/cmd/candor")...)
+	cmd := exec.Command("go", append(args, "candor/cmd/candor")...) // go test puts its go first on PATH
 	cmd.Dir = testenv.RepoRoot(tb)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build: %v\n%s", err, out)
 	}
 	bins[race] = p
 	return p
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // reviewer is a reviewer of a test installation; id decrypts what is sealed to them.
@@ -241,6 +233,9 @@ func startServe(tb testing.TB, in *install, n *tornet.Network) *serving {
 	go func() { s.exitErr = s.cmd.Wait(); close(s.exited) }()
 	tb.Cleanup(func() {
 		s.stop(tb)
+		if strings.Contains(s.out.String(), "WARNING: DATA RACE") {
+			tb.Error("the race detector found a data race in candor serve (output below)")
+		}
 		if tb.Failed() || os.Getenv("CANDOR_E2E_LOG") == "1" {
 			tb.Logf("candor serve output:\n%s", s.out.String())
 		}

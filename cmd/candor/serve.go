@@ -16,6 +16,7 @@ import (
 
 	"candor/onion"
 	"candor/server"
+	"candor/server/store"
 )
 
 func init() {
@@ -30,6 +31,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	dev := fs.String("dev-listen", "", "serve both surfaces without tor on this loopback `address` (development only)")
 	torPath := fs.String("tor", "", "tor `binary` (default: tor from PATH)")
 	torExtra := fs.String("tor-extra-config", "", "`file` of torrc lines appended to the generated torrc")
+	notifyURL := fs.String("notify-url", "", "`URL` to POST a content-free {\"attention\":N} to when cases need attention")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,7 +59,22 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		// 1.5× the live heap rather than 2× costs little and bounds a login flood lower.
 		debug.SetGCPercent(50)
 	}
+	// A log that does not match its signed checkpoint is logged loudly; serving goes on so that
+	// reporters are not turned away, and reviewers' inboxes refuse the rewritten history.
+	_ = srv.VerifyLog()
+	go srv.RunRetention(ctx)
+	if *notifyURL != "" {
+		n, err := server.NewNotifier(*notifyURL, nil, log)
+		if err != nil {
+			return err
+		}
+		go srv.RunNotify(ctx, n)
+	}
 	if *dev != "" {
+		if err := startAdmin(ctx, st, *data, nil, log); err != nil {
+			return err
+		}
+		go server.Heartbeat(ctx, *data, nil, nil)
 		return serveDev(ctx, srv, *dev, stdout, stderr)
 	}
 	extra, err := readTorrcLines(*torExtra)
@@ -79,8 +96,32 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer svc.Close()
+	onChange := func(keys []string) {
+		if err := svc.SetClientAuth(keys); err != nil {
+			log.Error("updating the restricted onion's client authorisation failed", "err", err)
+		}
+	}
+	if err := startAdmin(ctx, st, *data, onChange, log); err != nil {
+		return err
+	}
+	go server.Heartbeat(ctx, *data, func() string { return svc.State().String() }, nil)
 	fmt.Fprintf(stdout, "public:     http://%s\nrestricted: http://%s\n", svc.PublicAddr(), svc.RestrictedAddr())
 	return srv.Serve(ctx, svc.Public(), svc.Restricted())
+}
+
+// startAdmin serves the admin control socket (DATA/control.sock), through which admin commands
+// reach the store while this process holds its lock.
+func startAdmin(ctx context.Context, st *store.Store, data string, onChange func([]string), log *slog.Logger) error {
+	admin, err := server.NewAdmin(server.AdminConfig{Store: st, DataDir: data, OnReviewersChanged: onChange})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := server.ServeControl(ctx, admin, data); err != nil && ctx.Err() == nil {
+			log.Error("control socket stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 func serveDev(ctx context.Context, srv *server.Server, addr string, stdout, stderr io.Writer) error {
