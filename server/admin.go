@@ -30,11 +30,12 @@ import (
 // The same Admin serves the command line (when no server runs) and the control socket of a running
 // server (ServeControl). Its methods are safe for concurrent use.
 type Admin struct {
-	st      *store.Store
-	dataDir string
-	now     func() time.Time
-	changed func(clientAuth []string)
-	mu      sync.Mutex // serialises read-check-write actions (duplicate reviewer, token issue)
+	st              *store.Store
+	dataDir         string
+	now             func() time.Time
+	changed         func(clientAuth []string)
+	settingsChanged func()
+	mu              sync.Mutex // serialises read-check-write actions (duplicate reviewer, token issue)
 }
 
 // AdminConfig configures NewAdmin.
@@ -50,6 +51,9 @@ type AdminConfig struct {
 	// reviewer after a reviewer is added or removed or a token is issued, so a running server can
 	// update its restricted onion service (onion.Service.SetClientAuth). It must not call the Admin.
 	OnReviewersChanged func(clientAuth []string)
+	// OnSettingsChanged, if set, is called after new settings are stored, so a running server can
+	// reload them (Server.ReloadSettings). It must not call the Admin.
+	OnSettingsChanged func()
 }
 
 // Errors of the admin actions. They never contain a token, a key or content.
@@ -75,7 +79,8 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	a := &Admin{st: cfg.Store, dataDir: cfg.DataDir, now: cfg.Now, changed: cfg.OnReviewersChanged}
+	a := &Admin{st: cfg.Store, dataDir: cfg.DataDir, now: cfg.Now, changed: cfg.OnReviewersChanged,
+		settingsChanged: cfg.OnSettingsChanged}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -265,6 +270,9 @@ func (a *Admin) LoadSettings(file []byte) (Settings, error) {
 	defer a.mu.Unlock()
 	if err := SaveSettings(a.st, s, a.today()); err != nil {
 		return Settings{}, err
+	}
+	if a.settingsChanged != nil {
+		a.settingsChanged()
 	}
 	return s, nil
 }

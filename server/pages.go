@@ -129,7 +129,7 @@ func (s *Server) lang(c *fiber.Ctx) string {
 // page returns the common page data for the request.
 func (s *Server) page(c *fiber.Ctx) frontend.Page {
 	p := s.fe.Page(s.lang(c), c.Path())
-	p.Title = s.settings.ServiceName
+	p.Title = s.currentSettings().ServiceName
 	return p
 }
 
@@ -179,7 +179,7 @@ func (s *Server) staticRoutes(app *fiber.App) {
 
 func (s *Server) handleLanding(c *fiber.Ctx) error {
 	return s.render(c, fiber.StatusOK, frontend.PageLanding, frontend.LandingData{
-		Page: s.page(c), ServiceName: s.settings.ServiceName, Organisation: s.settings.Organisation,
+		Page: s.page(c), ServiceName: s.currentSettings().ServiceName, Organisation: s.currentSettings().Organisation,
 		Reviewers: s.frontendReviewers(),
 	})
 }

@@ -135,7 +135,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	limits   Limits
-	settings Settings
+	settings atomic.Pointer[Settings] // replaced by ReloadSettings while serving
 	keys     *keys
 	deriver  *crypto.Deriver
 	uploads  chan struct{} // semaphore of concurrent uploads
@@ -187,8 +187,8 @@ func New(cfg Config) (*Server, error) {
 	if s.deriver, err = crypto.NewDeriver(k.salt, k.kdf, maxKDF); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	if s.settings, err = LoadSettings(cfg.Store); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	if err := s.ReloadSettings(); err != nil {
+		return nil, err
 	}
 	s.uploads = make(chan struct{}, s.limits.MaxUploads)
 	s.sessions = newSessions(s.limits.MaxSessions, s.limits.SessionIdle, s.now)
@@ -330,3 +330,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.sessions.wipeAll()
 	return err
 }
+
+// ReloadSettings reads the settings (categories, questionnaires, retention) from the store again, so
+// that `candor category load` takes effect on a running server without a restart.
+func (s *Server) ReloadSettings() error {
+	set, err := LoadSettings(s.st)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.settings.Store(&set)
+	return nil
+}
+
+// currentSettings returns the settings in force.
+func (s *Server) currentSettings() *Settings { return s.settings.Load() }

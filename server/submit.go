@@ -20,7 +20,7 @@ import (
 
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
 	return s.render(c, fiber.StatusOK, frontend.PageReport, frontend.ReportData{
-		Page: s.page(c), Categories: s.settings.frontendCategories(), Selected: c.Query(fieldCategory),
+		Page: s.page(c), Categories: s.currentSettings().frontendCategories(), Selected: c.Query(fieldCategory),
 		Reviewers: s.frontendReviewers(), Limits: s.limits.frontend(),
 	})
 }
@@ -68,7 +68,7 @@ func (s *Server) chooseCategory(f *form) (Category, error) {
 	if f.category != nil && *f.category != "" {
 		id = *f.category
 	}
-	cat, ok := s.settings.category(id)
+	cat, ok := s.currentSettings().category(id)
 	if !ok {
 		return Category{}, pageErr(frontend.ErrorUnknownCategory, nil)
 	}

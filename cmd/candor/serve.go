@@ -71,7 +71,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		go srv.RunNotify(ctx, n)
 	}
 	if *dev != "" {
-		if err := startAdmin(ctx, st, *data, nil, log); err != nil {
+		if err := startAdmin(ctx, srv, st, *data, nil, log); err != nil {
 			return err
 		}
 		go server.Heartbeat(ctx, *data, nil, nil)
@@ -101,7 +101,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			log.Error("updating the restricted onion's client authorisation failed", "err", err)
 		}
 	}
-	if err := startAdmin(ctx, st, *data, onChange, log); err != nil {
+	if err := startAdmin(ctx, srv, st, *data, onChange, log); err != nil {
 		return err
 	}
 	go server.Heartbeat(ctx, *data, func() string { return svc.State().String() }, nil)
@@ -111,8 +111,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // startAdmin serves the admin control socket (DATA/control.sock), through which admin commands
 // reach the store while this process holds its lock.
-func startAdmin(ctx context.Context, st *store.Store, data string, onChange func([]string), log *slog.Logger) error {
-	admin, err := server.NewAdmin(server.AdminConfig{Store: st, DataDir: data, OnReviewersChanged: onChange})
+func startAdmin(ctx context.Context, srv *server.Server, st *store.Store, data string, onChange func([]string), log *slog.Logger) error {
+	reload := func() {
+		if err := srv.ReloadSettings(); err != nil {
+			log.Error("reloading settings failed", "err", err)
+		}
+	}
+	admin, err := server.NewAdmin(server.AdminConfig{Store: st, DataDir: data, OnReviewersChanged: onChange,
+		OnSettingsChanged: reload})
 	if err != nil {
 		return err
 	}
