@@ -41,15 +41,19 @@ func BenchmarkOnionUpload(b *testing.B) {
 	waitReachable(b, socks, "http://"+srv.public+"/")
 	payload := make([]byte, benchSize)
 	rand.NewChaCha8([32]byte{7}).Read(payload)
-	stream(b, socks, sink.PublicAddr(), payload[:1<<20]) // warm the sink's circuit up
+	stream(b, socks, "warm-up", sink.PublicAddr(), payload[:1<<20]) // the sink's descriptor is fetched
 
 	var up, plain time.Duration
 	var cpu float64
 	pid := srv.cmd.Process.Pid
+	i := 0
 	for b.Loop() {
-		plain += stream(b, socks, sink.PublicAddr(), payload)
+		// A new SOCKS username per iteration makes tor build new circuits (IsolateSOCKSAuth), so
+		// that the iterations sample several paths through the network's relays for both services.
+		i++
+		plain += stream(b, socks, fmt.Sprint(i), sink.PublicAddr(), payload)
 		before := cpuSeconds(pid)
-		up += upload(b, socks, srv.public, payload)
+		up += upload(b, socks, fmt.Sprint(i), srv.public, payload)
 		cpu += cpuSeconds(pid) - before
 	}
 	mib := float64(benchSize) / (1 << 20) * float64(b.N)
@@ -103,18 +107,25 @@ func sinkConn(c net.Conn) {
 	}
 }
 
-// stream sends payload to the sink at addr through socks and returns the time until the sink
-// acknowledged the last byte. It retries the connection for up to reachTimeout.
-func stream(b *testing.B, socks, addr string, payload []byte) time.Duration {
+// isolated returns a SOCKS5 dialer whose streams tor keeps on circuits of their own per isolation.
+func isolated(b *testing.B, socks, isolation string) proxy.ContextDialer {
 	b.Helper()
-	d, err := proxy.SOCKS5("tcp", socks, nil, &net.Dialer{})
+	d, err := proxy.SOCKS5("tcp", socks, &proxy.Auth{User: "bench-" + isolation, Password: "x"}, &net.Dialer{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return d.(proxy.ContextDialer)
+}
+
+// stream sends payload to the sink at addr through socks and returns the time until the sink
+// acknowledged the last byte. It retries the connection for up to reachTimeout.
+func stream(b *testing.B, socks, isolation, addr string, payload []byte) time.Duration {
+	b.Helper()
+	d := isolated(b, socks, isolation)
 	deadline := time.Now().Add(reachTimeout)
 	for {
 		start := time.Now()
-		conn, err := d.(proxy.ContextDialer).DialContext(context.Background(), "tcp", addr+":80")
+		conn, err := d.DialContext(context.Background(), "tcp", addr+":80")
 		if err == nil {
 			defer conn.Close()
 			conn.SetDeadline(time.Now().Add(5 * time.Minute))
@@ -137,7 +148,7 @@ func stream(b *testing.B, socks, addr string, payload []byte) time.Duration {
 
 // upload posts payload as one file of a report to the public onion addr through socks and returns
 // the time until the receipt page arrived.
-func upload(b *testing.B, socks, addr string, payload []byte) time.Duration {
+func upload(b *testing.B, socks, isolation, addr string, payload []byte) time.Duration {
 	b.Helper()
 	var head bytes.Buffer
 	mw := multipart.NewWriter(&head)
@@ -152,7 +163,9 @@ func upload(b *testing.B, socks, addr string, payload []byte) time.Duration {
 	req.ContentLength = int64(head.Len() + len(payload) + len(tail))
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	start := time.Now()
-	resp, err := onionClient(b, socks, 5*time.Minute).Do(req)
+	client := &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
+		DialContext: isolated(b, socks, isolation).DialContext, DisableKeepAlives: true}}
+	resp, err := client.Do(req)
 	if err != nil {
 		b.Fatalf("upload: %v", err)
 	}

@@ -71,6 +71,9 @@ type blobRecord struct {
 	Author string  `json:"author"`
 	Day    day.Day `json:"day"`
 	Size   int64   `json:"size"` // of the age file
+	// Signed: a reply whose author's envelope signature Import verified (every reply imported
+	// since signatures travel with replies; see checkReplies).
+	Signed bool `json:"signed,omitempty"`
 }
 
 func (in *Inbox) createBuckets() error {

@@ -212,8 +212,9 @@ func (in *Inbox) writeTemp(p *parsed, b *bundle.Blob, payload io.Reader) error {
 	return err
 }
 
-// verify checks what the signature alone does not: the log's consistency with the inbox's
-// checkpoints, every entry's inclusion, the cards and the blobs' cases.
+// verify checks what the server's signature alone does not: the log's consistency with the
+// inbox's checkpoints, every entry's inclusion, the cards, the blobs' cases and the reviewers'
+// signatures of the replies.
 func (in *Inbox) verify(p *parsed) error {
 	known, err := in.checkpoints()
 	if err != nil {
@@ -242,7 +243,7 @@ func (in *Inbox) verify(p *parsed) error {
 			return fmt.Errorf("%w: a blob of a case the bundle does not describe", ErrBadBundle)
 		}
 	}
-	return nil
+	return in.checkReplies(p)
 }
 
 type checkpoint struct {
@@ -431,7 +432,7 @@ func storeBlobs(tx *bolt.Tx, p *parsed) error {
 			continue
 		}
 		rec := blobRecord{Case: hex.EncodeToString(bl.Case[:]), Kind: kindName(bl.Kind), Author: bl.Author,
-			Day: bl.Day, Size: int64(len(bl.Header)) + bl.Size}
+			Day: bl.Day, Size: int64(len(bl.Header)) + bl.Size, Signed: bl.Kind == bundle.BlobReply}
 		if err := putJSON(blobs, bl.ID[:], &rec); err != nil {
 			return err
 		}

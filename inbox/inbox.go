@@ -17,7 +17,9 @@
 // key pinned on the first import, every log entry's inclusion proof, and the consistency of the
 // bundle's checkpoint with every checkpoint the inbox has kept. A rewritten or forked log is
 // refused with ErrRewrite or ErrFork; a case that vanished from the server without a logged
-// deletion is reported in ImportResult.Missing and marked in List.
+// deletion is reported in ImportResult.Missing and marked in List. Every reply must carry its
+// author's envelope signature, checked with the author's card (found by fingerprint): a reply the
+// server invented or attributed to another reviewer is refused with ErrForged.
 //
 // Nothing here touches a network: the package links no networking code (a test enforces it).
 // No error contains a passphrase, key or plaintext.
@@ -54,6 +56,9 @@ var (
 	ErrAmbiguous      = errors.New("inbox: case prefix matches more than one case")
 	ErrFileExists     = errors.New("inbox: file exists")
 	ErrNoCard         = errors.New("inbox: no card for a reviewer of the case")
+	// ErrForged: a reply in the bundle is not signed by the reviewer it names (signature missing
+	// or invalid, or no card of that fingerprint): the server invented or altered it.
+	ErrForged = errors.New("inbox: FORGED REPLY: a reply in the bundle is not signed by the reviewer it names")
 )
 
 // File names under the home directory.

@@ -126,7 +126,11 @@ func (in *Inbox) readBlob(w io.Writer, n int, bid string, id age.Identity, names
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n--- %d. %s from %s, %s ---\n", n, b.Kind, names.of(b.Author), b.Day)
+	signed := ""
+	if b.Signed {
+		signed = ", signature verified"
+	}
+	fmt.Fprintf(w, "\n--- %d. %s from %s, %s%s ---\n", n, b.Kind, names.of(b.Author), b.Day, signed)
 	return in.walk(bid, id, func(p *frame.Part, r io.Reader) error {
 		switch p.Kind {
 		case frame.KindMessage, frame.KindAnswers:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 
@@ -41,16 +42,23 @@ func TestCrashDuringUploads(t *testing.T) {
 			}
 		})
 	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
 	for range killAfter {
-		<-issued
+		select {
+		case <-issued:
+		case <-finished:
+			t.Fatalf("every upload ended with fewer than %d receipts: %d\n%s", killAfter, len(receipts), p.stderr)
+		}
 	}
 	p.kill()
-	wg.Wait()
+	<-finished
 	if len(receipts) == uploads {
 		t.Fatalf("all %d uploads finished before the kill; nothing was interrupted", uploads)
 	}
 
 	p = in.serve(t)
+	swept := regexp.MustCompile(`blobs=\d+ chunks=\d+`).FindString(p.stderr.String())
 	for i, code := range receipts {
 		status, loc, err := login(p.url, code)
 		if err != nil || status != http.StatusSeeOther || loc != "/followup" {
@@ -75,8 +83,8 @@ func TestCrashDuringUploads(t *testing.T) {
 	if cases < len(receipts) {
 		t.Errorf("%d cases stored, but %d receipts were issued", cases, len(receipts))
 	}
-	t.Logf("killed with %d of %d receipts issued; %d complete cases stored (%d committed as the server died, their answer lost)",
-		len(receipts), uploads, cases, cases-len(receipts))
+	t.Logf("killed with %d of %d receipts issued; %d complete cases stored (%d committed as the server died, their answer lost); restart: %q",
+		len(receipts), uploads, cases, cases-len(receipts), swept)
 }
 
 // checkCases decrypts the report of every stored case and checks that it holds the message and

@@ -165,15 +165,16 @@ func TestSmuggling(t *testing.T) {
 			if len(statuses) > 1 {
 				t.Errorf("%d answers %v; want one (the hidden request was parsed)", len(statuses), statuses)
 			}
-			if after := stateOf(t, e.st); after.Cases != before.Cases || after.Blobs != before.Blobs {
-				t.Errorf("store went from %d cases to %d: the hidden report reached the handler", before.Cases, after.Cases)
+			if after := stateOf(t, e.st); after.Cases != before.Cases || after.Blobs != before.Blobs || after.Pending != before.Pending {
+				t.Errorf("store went from %d cases, %d pending blobs to %d, %d: the hidden report reached the handler",
+					before.Cases, before.Pending, after.Cases, after.Pending)
 			}
 		})
 	}
 }
 
-// exchange writes raw to a new connection, half-closes it, and returns the status of every answer
-// read until the server closes the connection or stays silent for a second.
+// exchange writes raw to a new connection and returns the status of every answer read until the
+// server closes the connection or stays silent (20 s for the first answer, 1 s after that).
 func exchange(t *testing.T, addr, raw string) []int {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
@@ -188,7 +189,13 @@ func exchange(t *testing.T, addr, raw string) []int {
 	br := bufio.NewReader(c)
 	var statuses []int
 	for {
-		c.SetReadDeadline(time.Now().Add(time.Second))
+		// The first answer may wait for a receipt's derivation; a second one would be the hidden
+		// request's, whose upload (a pending blob) is visible in the store at once.
+		wait := time.Second
+		if len(statuses) == 0 {
+			wait = 20 * time.Second
+		}
+		c.SetReadDeadline(time.Now().Add(wait))
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			return statuses
@@ -197,4 +204,52 @@ func exchange(t *testing.T, addr, raw string) []int {
 		resp.Body.Close()
 		statuses = append(statuses, resp.StatusCode)
 	}
+}
+
+// TestHeaderDeadline checks Limits.HeaderTimeout from both sides: a connection that trickles its
+// headers (each byte well within the per-read idle time) is closed, while an upload whose body
+// trickles for longer than the header timeout is stored.
+func TestHeaderDeadline(t *testing.T) {
+	e := newInproc(t, server.Limits{HeaderTimeout: time.Second, IdleRead: 10 * time.Second})
+	t.Run("trickled headers", func(t *testing.T) {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		closed := make(chan struct{})
+		go func() { io.Copy(io.Discard, c); close(closed) }()
+		header := "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("s", 100)
+		for i := range len(header) { // 10 s at most; the server cuts it after about 1 s
+			select {
+			case <-closed:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := c.Write([]byte{header[i]}); err != nil {
+				return
+			}
+		}
+		t.Errorf("the server kept a connection that trickled %d header bytes over 10 s", len(header))
+	})
+	t.Run("slow body", func(t *testing.T) {
+		body, ct := reportBody("slow but steady", "slow.bin", payload(9, 64<<10))
+		pr, pw := io.Pipe()
+		go func() {
+			for off := 0; off < len(body); off += 8 << 10 {
+				time.Sleep(300 * time.Millisecond) // 8 pieces: about 2.4 s, more than HeaderTimeout
+				pw.Write(body[off:min(len(body), off+8<<10)])
+			}
+			pw.Close()
+		}()
+		resp, err := client.Post(e.url+"/report", ct, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		page, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !receiptRE.Match(page) {
+			t.Errorf("slow upload: status %d, receipt %v; want 200 with a receipt", resp.StatusCode, receiptRE.Match(page))
+		}
+	})
 }

@@ -114,6 +114,9 @@ func (s *Server) collectCases(p *bundlePlan, touched map[store.CaseID]*touch) er
 		for _, m := range c.Messages {
 			if t.all || t.blobs[m.Blob] {
 				p.blobs[c.ID] = append(p.blobs[c.ID], m)
+				if m.Kind == store.KindReply {
+					cardOf[m.Author] = true // the inbox verifies the reply with its author's card
+				}
 			}
 		}
 		for _, r := range c.Reviewers {
@@ -306,8 +309,12 @@ func (s *Server) writeBlob(bw *bundle.Writer, id store.CaseID, m store.Message) 
 	if err != nil {
 		return err
 	}
-	pw, err := bw.Blob(&bundle.Blob{Case: id, ID: m.Blob, Kind: blobKind(m.Kind), Author: m.Author,
-		Day: m.Day, Header: b.Header, Size: b.Size})
+	rec := &bundle.Blob{Case: id, ID: m.Blob, Kind: blobKind(m.Kind), Author: m.Author,
+		Day: m.Day, Header: b.Header, Size: b.Size}
+	if sig := m.Signature; sig != nil && rec.Kind == bundle.BlobReply {
+		rec.Seq, rec.SignedDay, rec.Sig = sig.Seq, sig.Day, sig.Sig
+	}
+	pw, err := bw.Blob(rec)
 	if err != nil {
 		return err
 	}

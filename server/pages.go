@@ -198,7 +198,7 @@ func (s *Server) reviewers() ([]reviewer, error) {
 	}
 	out := make([]reviewer, 0, len(rs))
 	for _, r := range rs {
-		card, err := crypto.ParseCard(r.Card)
+		card, err := s.cards.parse(r.Card)
 		if err != nil {
 			s.log.Error("registered reviewer card does not parse", "err", err)
 			continue

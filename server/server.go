@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"candor/crypto"
 	"candor/frontend"
@@ -54,10 +55,12 @@ type Limits struct {
 	MaxSessions     int           // follow-up sessions in memory
 	SessionIdle     time.Duration // a session expires after this long without a request (≤ 30 min)
 	KDFWait         time.Duration // how long a login or submission waits for a free KDF slot
+	HeaderTimeout   time.Duration // a request's headers must arrive within this (and a keep-alive wait)
 }
 
 // DefaultLimits returns the defaults: 2 GiB, 20 files, 100 000 characters, 8 concurrent uploads
-// (a ninth waits up to 30 s), 60 s idle reads, 1024 connections, 1000 sessions of 30 min, 20 s waiting for the KDF.
+// (a ninth waits up to 30 s), 60 s idle reads, 1024 connections, 1000 sessions of 30 min, 20 s waiting for the KDF,
+// 20 s for a request's headers.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxTotalBytes:   2 << 30,
@@ -70,6 +73,7 @@ func DefaultLimits() Limits {
 		MaxSessions:     1000,
 		SessionIdle:     30 * time.Minute,
 		KDFWait:         20 * time.Second,
+		HeaderTimeout:   20 * time.Second,
 	}
 }
 
@@ -100,6 +104,7 @@ func (l Limits) withDefaults() Limits {
 	seti(&l.MaxSessions, d.MaxSessions)
 	setd(&l.SessionIdle, d.SessionIdle)
 	setd(&l.KDFWait, d.KDFWait)
+	setd(&l.HeaderTimeout, d.HeaderTimeout)
 	if l.SessionIdle > d.SessionIdle {
 		l.SessionIdle = d.SessionIdle
 	}
@@ -144,6 +149,7 @@ type Server struct {
 	dev      bool
 
 	kdfActive atomic.Int32 // derivations running or waiting (see derive)
+	cards     cardCache
 	maxKDF    int
 
 	mu   sync.Mutex
@@ -240,6 +246,10 @@ func (s *Server) Dev() *fiber.App {
 	return app
 }
 
+// bodyDeadline is the read deadline once a request's headers are in: far enough never to matter
+// (IdleListener bounds each read).
+const bodyDeadline = 10 * 365 * 24 * time.Hour
+
 // uploadOverhead is what the multipart encoding may add to MaxTotalBytes (boundaries, part
 // headers, form fields): the raw body may be this much larger before it counts as too large.
 const uploadOverhead = 1 << 20
@@ -254,9 +264,15 @@ func (s *Server) newApp() *fiber.App {
 		ReadBufferSize:               8 << 10,
 		ErrorHandler:                 s.errorHandler,
 		DisableKeepalive:             false,
-		// Reads are bounded per read by IdleListener; fasthttp's per-request deadline would
-		// cut off long uploads over Tor.
+		// Reads are bounded per read by IdleListener. ReadTimeout bounds the headers (and the
+		// wait for a keep-alive request) as a whole; once they are in, HeaderReceived moves the
+		// deadline out of the way, since a per-request deadline would cut off long uploads over
+		// Tor.
+		ReadTimeout: s.limits.HeaderTimeout,
 	})
+	app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return fasthttp.RequestConfig{ReadTimeout: bodyDeadline}
+	}
 	app.Use(securityHeaders)
 	app.Use(func(c *fiber.Ctx) error {
 		if crossOrigin(c) {

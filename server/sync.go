@@ -234,7 +234,7 @@ func (s *Server) apply(fp string, e *envelope.Envelope) error {
 	entry := logentry.Entry{Day: today, Case: e.Case, Actor: fp}
 	switch e.Kind {
 	case envelope.KindReply:
-		return s.storeReply(id, fp, e.Body, today)
+		return s.storeReply(id, fp, e, today)
 	case envelope.KindStatus:
 		entry.Type, entry.Value = logentry.StatusChanged, e.Status
 		return s.updateCase(id, &entry, func(c *store.Case) { setStatus(c, e.Status, today) })
@@ -279,9 +279,11 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// storeReply stores an age file as a reply blob of the case with its ReplyAdded entry.
-func (s *Server) storeReply(id store.CaseID, fp string, body []byte, today day.Day) error {
-	header, payload, err := crypto.SplitHeader(bytes.NewReader(body))
+// storeReply stores the reply envelope's age file as a reply blob of the case with its
+// ReplyAdded entry, keeping the envelope's signature with the message so that bundles carry it to
+// every inbox (which verifies the reviewer's authorship; the server's word is not enough).
+func (s *Server) storeReply(id store.CaseID, fp string, e *envelope.Envelope, today day.Day) error {
+	header, payload, err := crypto.SplitHeader(bytes.NewReader(e.Body))
 	if err != nil {
 		return err
 	}
@@ -297,11 +299,12 @@ func (s *Server) storeReply(id store.CaseID, fp string, body []byte, today day.D
 	if err == nil {
 		blob, err = w.Close()
 	}
-	e, merr := (&logentry.Entry{Type: logentry.ReplyAdded, Day: today, Case: id, Actor: fp,
+	entry, merr := (&logentry.Entry{Type: logentry.ReplyAdded, Day: today, Case: id, Actor: fp,
 		Subject: HeaderSubject(header)}).Marshal()
 	if err == nil && merr == nil {
-		_, err = s.st.AddMessage(id, store.Message{Blob: blob, Kind: store.KindReply, Author: fp, Day: today},
-			[][]byte{e})
+		sig := &store.Signature{Seq: e.Seq, Day: e.Day, Sig: bytes.Clone(e.Sig)}
+		_, err = s.st.AddMessage(id, store.Message{Blob: blob, Kind: store.KindReply, Author: fp, Day: today,
+			Signature: sig}, [][]byte{entry})
 	}
 	if err != nil || merr != nil {
 		w.Abort()

@@ -117,6 +117,7 @@ func hint(err error) string {
 		{inbox.ErrOtherReviewer, "the bundle was pulled with another reviewer's token; pull with your own"},
 		{inbox.ErrFork, "do not ignore this: keep both bundles, tell the other reviewers, and ask the admin for an explanation"},
 		{inbox.ErrRewrite, "do not ignore this: keep both bundles, tell the other reviewers, and ask the admin for an explanation"},
+		{inbox.ErrForged, "do not ignore this: nothing was imported; keep the bundle, compare the author's fingerprint with the one they gave you, and tell the other reviewers"},
 		{inbox.ErrNoProof, "pull again with candor sync pull --since 0"},
 		{inbox.ErrBadBundle, "the bundle is damaged or incomplete; copy or pull it again"},
 		{inbox.ErrNoCase, "run candor-inbox list to see the cases"},

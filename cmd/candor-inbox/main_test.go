@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -97,6 +98,8 @@ func runFixture(args []string) error {
 		return err
 	case "fork":
 		return forkBundle(srv, token(args[2]), args[3])
+	case "forge-reply":
+		return forgeReply(srv, token(args[2]), args[3])
 	case "pull":
 		since := ""
 		if len(args) > 4 {
@@ -182,4 +185,68 @@ func forkBundle(srv *synctest.Server, tok, out string) error {
 		return err
 	}
 	return os.WriteFile(out, forged.Bytes(), 0o600)
+}
+
+// forgeReply writes the reviewer's whole bundle, re-signed by the real server key, with a byte of
+// every reply's signature flipped: what a server inventing or altering a reviewer's reply sends.
+func forgeReply(srv *synctest.Server, tok, out string) error {
+	var buf bytes.Buffer
+	if err := srv.Pull(tok, "0", &buf); err != nil {
+		return err
+	}
+	skb, err := srv.Store.Meta(server.MetaSigningKey)
+	if err != nil {
+		return err
+	}
+	sk, err := crypto.ParseSigningKey(skb)
+	if err != nil {
+		return err
+	}
+	var forged bytes.Buffer
+	r, w := bundle.NewReader(&buf), bundle.NewWriter(&forged)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil {
+			err = copyForged(w, rec, r)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := w.Close(sk); err != nil {
+		return err
+	}
+	return os.WriteFile(out, forged.Bytes(), 0o600)
+}
+
+func copyForged(w *bundle.Writer, rec bundle.Record, r io.Reader) error {
+	switch rec := rec.(type) {
+	case *bundle.Header:
+		return w.Header(rec)
+	case *bundle.Checkpoint:
+		return w.Checkpoint(&rec.SignedCheckpoint)
+	case *bundle.Consistency:
+		return w.Consistency(rec)
+	case *bundle.LogEntry:
+		return w.LogEntry(rec)
+	case *bundle.Case:
+		return w.Case(rec)
+	case *bundle.Card:
+		return w.Card(rec)
+	case *bundle.CaseIndex:
+		return w.CaseIndex(rec)
+	case *bundle.Blob:
+		if rec.Kind == bundle.BlobReply && len(rec.Sig) > 0 {
+			rec.Sig[len(rec.Sig)-1] ^= 1
+		}
+		pw, err := w.Blob(rec)
+		if err == nil {
+			_, err = io.Copy(pw, r)
+		}
+		return err
+	}
+	return fmt.Errorf("unknown record %T", rec)
 }

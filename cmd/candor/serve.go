@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 
 	"candor/onion"
@@ -47,6 +48,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	// Background jobs (retention, notifications, control socket, heartbeat) stop and are waited for
+	// before the store closes (defers run last-in, first-out).
+	ctx, cancelJobs := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	defer func() { cancelJobs(); jobs.Wait() }()
+	background := func(f func()) {
+		jobs.Add(1)
+		go func() { defer jobs.Done(); f() }()
+	}
+	if sw := st.Swept(); sw.Blobs > 0 {
+		log.Info("swept unfinished uploads", "blobs", sw.Blobs, "chunks", sw.Chunks)
+	}
 	srv, err := server.New(server.Config{Store: st, Log: log, Dev: *dev != ""})
 	if err != nil {
 		return err
@@ -62,20 +75,28 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	// A log that does not match its signed checkpoint is logged loudly; serving goes on so that
 	// reporters are not turned away, and reviewers' inboxes refuse the rewritten history.
 	_ = srv.VerifyLog()
-	go srv.RunRetention(ctx)
+	background(func() { srv.RunRetention(ctx) })
 	if *notifyURL != "" {
 		n, err := server.NewNotifier(*notifyURL, nil, log)
 		if err != nil {
 			return err
 		}
-		go srv.RunNotify(ctx, n)
+		background(func() { srv.RunNotify(ctx, n) })
 	}
 	if *dev != "" {
-		if err := startAdmin(ctx, srv, st, *data, nil, log); err != nil {
+		ln, err := devListen(*dev)
+		if err != nil {
 			return err
 		}
-		go server.Heartbeat(ctx, *data, nil, nil)
-		return serveDev(ctx, srv, *dev, stdout, stderr)
+		if err := startAdmin(ctx, background, srv, st, *data, nil, log); err != nil {
+			ln.Close()
+			return err
+		}
+		background(func() { server.Heartbeat(ctx, *data, nil, nil) })
+		fmt.Fprintln(stderr, "WARNING: --dev-listen serves WITHOUT TOR: no anonymity, no onion service, "+
+			"the sync API unauthenticated by onion client authorisation. Development and tests only.")
+		fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+		return srv.Serve(ctx, ln, nil)
 	}
 	extra, err := readTorrcLines(*torExtra)
 	if err != nil {
@@ -101,17 +122,17 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			log.Error("updating the restricted onion's client authorisation failed", "err", err)
 		}
 	}
-	if err := startAdmin(ctx, srv, st, *data, onChange, log); err != nil {
+	if err := startAdmin(ctx, background, srv, st, *data, onChange, log); err != nil {
 		return err
 	}
-	go server.Heartbeat(ctx, *data, func() string { return svc.State().String() }, nil)
+	background(func() { server.Heartbeat(ctx, *data, func() string { return svc.State().String() }, nil) })
 	fmt.Fprintf(stdout, "public:     http://%s\nrestricted: http://%s\n", svc.PublicAddr(), svc.RestrictedAddr())
 	return srv.Serve(ctx, svc.Public(), svc.Restricted())
 }
 
 // startAdmin serves the admin control socket (DATA/control.sock), through which admin commands
 // reach the store while this process holds its lock.
-func startAdmin(ctx context.Context, srv *server.Server, st *store.Store, data string, onChange func([]string), log *slog.Logger) error {
+func startAdmin(ctx context.Context, background func(func()), srv *server.Server, st *store.Store, data string, onChange func([]string), log *slog.Logger) error {
 	reload := func() {
 		if err := srv.ReloadSettings(); err != nil {
 			log.Error("reloading settings failed", "err", err)
@@ -122,30 +143,24 @@ func startAdmin(ctx context.Context, srv *server.Server, st *store.Store, data s
 	if err != nil {
 		return err
 	}
-	go func() {
+	background(func() {
 		if err := server.ServeControl(ctx, admin, data); err != nil && ctx.Err() == nil {
 			log.Error("control socket stopped", "err", err)
 		}
-	}()
+	})
 	return nil
 }
 
-func serveDev(ctx context.Context, srv *server.Server, addr string, stdout, stderr io.Writer) error {
+// devListen listens on addr for --dev-listen, which must be a loopback address.
+func devListen(addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("--dev-listen: %w", err)
+		return nil, fmt.Errorf("--dev-listen: %w", err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return errors.New("--dev-listen must be a loopback address (127.0.0.1:PORT)")
+		return nil, errors.New("--dev-listen must be a loopback address (127.0.0.1:PORT)")
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stderr, "WARNING: --dev-listen serves WITHOUT TOR: no anonymity, no onion service, "+
-		"the sync API unauthenticated by onion client authorisation. Development and tests only.")
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	return srv.Serve(ctx, ln, nil)
+	return net.Listen("tcp", addr)
 }
 
 // readTorrcLines reads the --tor-extra-config file (empty name: none), dropping blank lines and

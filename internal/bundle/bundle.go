@@ -36,7 +36,9 @@
 //	               holds(count byte ≤ 64, each 1..64 printable) deleted(1 byte, 0 or 1) logindex(8, ≥ 0)
 //	6 Blob         case(16) id(16) kind(1: 1 report, 2 follow-up, 3 reply) author(1..64 printable)
 //	               day(4) header(4-byte len, 1..1 MiB; an age header: starts "age-encryption.org/v1\n")
-//	               size(8, 0..2^50)
+//	               size(8, 0..2^50) seq(8) signedday(4) sig(2-byte len, 0..8192)
+//	               (seq, signedday and sig: a reply's envelope signature, see Blob; zero and
+//	               empty unless kind is 3)
 //	7 End          sha256(32) signature(the rest, 1..8192 bytes)
 //	8 CaseIndex    count(4, ≤ MaxIndexCases) count × case id(16, non-zero, strictly increasing):
 //	               every case the reviewer is on when the bundle is made
@@ -69,7 +71,7 @@ const magic = "candor-bundle/v1\n"
 
 // Limits of the format.
 const (
-	MaxRecordLen    = 1<<20 + 4096 // bytes of one record's payload (a blob's age header fits)
+	MaxRecordLen    = 1<<20 + 16384 // bytes of one record's payload (a blob's age header and signature fit)
 	MaxServerKeyLen = 8192
 	MaxSignatureLen = 8192
 	MaxAgeHeaderLen = 1 << 20

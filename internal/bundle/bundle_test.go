@@ -74,7 +74,9 @@ func sampleItems(t testing.TB, key testKey) []item {
 		{&Card{Text: []byte("candor-card/v1\nname: test\n")}, nil},
 		{&CaseIndex{Cases: [][16]byte{{1}, {2}, caseID}}, nil},
 		{&Blob{Case: caseID, ID: [16]byte{9}, Kind: BlobReport, Author: "reporter", Day: 20780, Header: hdr, Size: 5}, []byte("\x00\x01\x02\x03\x04")},
-		{&Blob{Case: caseID, ID: [16]byte{10}, Kind: BlobReply, Author: fp, Day: 20781, Header: hdr, Size: 0}, nil},
+		{&Blob{Case: caseID, ID: [16]byte{10}, Kind: BlobReply, Author: fp, Day: 20781, Header: hdr, Size: 0,
+			Seq: 42, SignedDay: 20780, Sig: bytes.Repeat([]byte{0x5e}, 3373)}, nil},
+		{&Blob{Case: caseID, ID: [16]byte{12}, Kind: BlobReply, Author: fp, Day: 20781, Header: hdr, Size: 3}, []byte("abc")},
 		{&Blob{Case: caseID, ID: [16]byte{11}, Kind: BlobFollowUp, Author: "reporter", Day: 20781, Header: hdr, Size: 70000}, bytes.Repeat([]byte{7}, 70000)},
 	}
 }
@@ -194,8 +196,8 @@ func TestSkipPayload(t *testing.T) {
 		}
 		n++
 	}
-	if err := r.End(key); err != nil || n != 13 {
-		t.Errorf("got %d records, End %v; want 13, nil", n, err)
+	if err := r.End(key); err != nil || n != len(sampleItems(t, key)) {
+		t.Errorf("got %d records, End %v; want %d, nil", n, err, len(sampleItems(t, key)))
 	}
 }
 
@@ -285,6 +287,12 @@ func TestMalformed(t *testing.T) {
 		return append(rec(TypeBlob, p), payload...)
 	}
 	patch := func(r []byte, off int, c byte) []byte { r = bytes.Clone(r); r[off] = c; return r }
+	// signed turns the report blob's empty signature (the last 2 bytes) into sig.
+	signed := func(sig string) []byte {
+		p, _ := items[10].rec.(*Blob).marshal()
+		p = append(p[:len(p)-2], byte(len(sig)>>8), byte(len(sig)))
+		return append(rec(TypeBlob, append(p, sig...)), "\x00\x01\x02\x03\x04"...)
+	}
 	tests := []struct {
 		name string
 		body []byte
@@ -324,6 +332,9 @@ func TestMalformed(t *testing.T) {
 			p, _ := l.marshal()
 			return p
 		}())), ErrMalformed},
+		{"signature on a report", join(hdr, cp, cs, signed("x")), ErrMalformed},
+		{"report without signature", join(hdr, cp, cs, signed("")), nil},
+		{"signed reply", join(hdr, cp, cs, enc(11)), nil},
 		{"bad log entry", join(hdr, cp, rec(TypeLogEntry, append(make([]byte, 8), 0, 1, 'x'))), ErrMalformed},
 	}
 	for _, tt := range tests {

@@ -88,6 +88,10 @@ func (b *Blob) validate() error {
 		return invalid("blob header is not an age header of at most %d bytes", MaxAgeHeaderLen)
 	case b.Size < 0 || b.Size > MaxBlobSize:
 		return invalid("blob size %d out of range", b.Size)
+	case len(b.Sig) > MaxSignatureLen:
+		return invalid("blob signature of %d bytes", len(b.Sig))
+	case b.Kind != BlobReply && (b.Seq != 0 || b.SignedDay != 0 || len(b.Sig) != 0):
+		return invalid("signature fields set on a blob that is not a reply")
 	}
 	return nil
 }
@@ -105,6 +109,10 @@ func (b *Blob) marshal() ([]byte, error) {
 	e.u32(uint32(len(b.Header)))
 	e.raw(b.Header)
 	e.u64(uint64(b.Size))
+	e.u64(b.Seq)
+	e.u32(uint32(b.SignedDay))
+	e.u16(len(b.Sig))
+	e.raw(b.Sig)
 	return e.b, nil
 }
 
@@ -122,6 +130,11 @@ func parseBlob(p []byte) (*Blob, error) {
 		b.Header = bytes.Clone(d.next(int(n)))
 	}
 	b.Size = int64(d.u64())
+	b.Seq = d.u64()
+	b.SignedDay = d.day()
+	if sig := d.next(d.u16()); len(sig) > 0 {
+		b.Sig = bytes.Clone(sig)
+	}
 	return b, finish(&d, b.validate)
 }
 

@@ -43,9 +43,10 @@ func rank(t RecordType) int {
 	return int(t)
 }
 
-// Card is the public card (crypto.Card text) of a reviewer on one of the bundle's cases, so that
-// the inbox can encrypt replies to every reviewer of a case. The inbox parses it and checks its
-// self-signature and fingerprint; the format only bounds it.
+// Card is the public card (crypto.Card text) of a reviewer on one of the bundle's cases or of a
+// reply's author, so that the inbox can encrypt replies to every reviewer of a case and verify who
+// wrote each reply. The inbox parses it and checks its self-signature and fingerprint; the format
+// only bounds it.
 type Card struct {
 	Text []byte
 }
@@ -147,14 +148,23 @@ const (
 
 // Blob describes one age file; its payload (Size bytes) follows the record. Header ‖ payload is a
 // standard age file.
+//
+// A reply (BlobReply) also carries its author's signature: Seq, SignedDay and Sig are the Seq,
+// Day and Sig of the signed envelope the reviewer pushed, whose Body is Header ‖ payload, so that
+// every inbox can rebuild the envelope and verify it with the author's card (the server cannot
+// forge a reviewer's reply). For other kinds they are zero. The format only bounds them; an empty
+// Sig on a reply is encodable, and refused by the inbox.
 type Blob struct {
-	Case   [16]byte
-	ID     [16]byte
-	Kind   BlobKind
-	Author string // "reporter" or a reviewer fingerprint
-	Day    day.Day
-	Header []byte // the age header
-	Size   int64  // payload bytes
+	Case      [16]byte
+	ID        [16]byte
+	Kind      BlobKind
+	Author    string // "reporter" or a reviewer fingerprint
+	Day       day.Day
+	Header    []byte  // the age header
+	Size      int64   // payload bytes
+	Seq       uint64  // BlobReply: the envelope's sequence number
+	SignedDay day.Day // BlobReply: the envelope's day (the reviewer's, not the server's Day)
+	Sig       []byte  // BlobReply: the envelope's signature, at most MaxSignatureLen bytes
 }
 
 // Type implements Record.

@@ -47,6 +47,44 @@ type Message struct {
 	Author string  `json:"author"` // AuthorReporter or a reviewer fingerprint
 	Day    day.Day `json:"day"`
 	Size   int64   `json:"size"` // ciphertext size, header included; set by the store
+	// Signature is the author's signature of a reply (nil for the reporter's messages, and for
+	// replies stored before signatures were kept). The store treats it as opaque; the server
+	// copies it into bundles so that every inbox can check who wrote the reply.
+	Signature *Signature `json:"signature,omitempty"`
+}
+
+// Signature is what, besides the blob's bytes, rebuilds a reviewer's signed reply envelope
+// (internal/envelope): its sequence number, its day and the signature itself. The envelope's
+// Reviewer is the Message's Author, its Case the message's case and its Body the blob's age file.
+type Signature struct {
+	Seq uint64  `json:"seq"`
+	Day day.Day `json:"day"`
+	Sig []byte  `json:"sig"`
+}
+
+// equalMessages reports whether two message lists are equal, signatures compared by value.
+func equalMessages(a, b []Message) bool {
+	return slices.EqualFunc(a, b, func(x, y Message) bool {
+		xs, ys := x.Signature, y.Signature
+		x.Signature, y.Signature = nil, nil
+		if x != y || (xs == nil) != (ys == nil) {
+			return false
+		}
+		return xs == nil || xs.Seq == ys.Seq && xs.Day == ys.Day && bytes.Equal(xs.Sig, ys.Sig)
+	})
+}
+
+// cloneMessages deep-copies msgs.
+func cloneMessages(msgs []Message) []Message {
+	out := slices.Clone(msgs)
+	for i, m := range out {
+		if m.Signature != nil {
+			sig := *m.Signature
+			sig.Sig = bytes.Clone(sig.Sig)
+			out[i].Signature = &sig
+		}
+	}
+	return out
 }
 
 // caseRecord is a Case as stored (see record.go).
@@ -214,7 +252,7 @@ func (s *Store) UpdateCase(id CaseID, fn func(*Case) error, entries [][]byte) ([
 		if err := fn(c); err != nil {
 			return err
 		}
-		if c.ID != old.ID || c.Lookup != old.Lookup || !slices.Equal(c.Messages, old.Messages) ||
+		if c.ID != old.ID || c.Lookup != old.Lookup || !equalMessages(c.Messages, old.Messages) ||
 			!slices.Equal(c.LogIndices, old.LogIndices) {
 			return ErrImmutable
 		}
@@ -338,7 +376,7 @@ func cloneCase(c *Case) *Case {
 	n := *c
 	n.Reviewers = slices.Clone(c.Reviewers)
 	n.Holds = slices.Clone(c.Holds)
-	n.Messages = slices.Clone(c.Messages)
+	n.Messages = cloneMessages(c.Messages)
 	n.LogIndices = slices.Clone(c.LogIndices)
 	return &n
 }
