@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -20,8 +21,13 @@ import (
 // one is the author's whoever relayed it. Any reply without a valid signature refuses the whole
 // import with ErrForged: the server (or whoever altered the bundle after it was signed) invented
 // or altered it, or attributed it to the wrong reviewer.
+//
+// A reviewer signs each envelope with a new sequence number, so a second reply with the same
+// author and sequence number under another blob ID (the server replaying a genuine reply as a new
+// one) is refused too.
 func (in *Inbox) checkReplies(p *parsed) error {
 	var cards map[string]*crypto.Card
+	var seen map[replyKey][16]byte
 	for _, b := range p.blobs {
 		if b.Kind != bundle.BlobReply {
 			continue
@@ -31,12 +37,46 @@ func (in *Inbox) checkReplies(p *parsed) error {
 			if cards, err = in.knownCards(p); err != nil {
 				return err
 			}
+			if seen, err = in.knownReplies(); err != nil {
+				return err
+			}
 		}
 		if err := checkReply(p, b, cards[b.Author]); err != nil {
 			return err
 		}
+		k := replyKey{b.Author, b.Seq}
+		if id, ok := seen[k]; ok && id != b.ID {
+			return fmt.Errorf("%w: reply %s in case %s, author %s: the same signed reply (sequence number %d) "+
+				"as reply %s, replayed under another ID (nothing imported)", ErrForged,
+				hex.EncodeToString(b.ID[:]), hex.EncodeToString(b.Case[:]), b.Author, b.Seq, hex.EncodeToString(id[:]))
+		}
+		seen[k] = b.ID
 	}
 	return nil
+}
+
+// replyKey identifies a signed reply: its author and its envelope's sequence number.
+type replyKey struct {
+	author string
+	seq    uint64
+}
+
+// knownReplies returns the signed replies the inbox holds, by author and sequence number.
+func (in *Inbox) knownReplies() (map[replyKey][16]byte, error) {
+	seen := map[replyKey][16]byte{}
+	err := in.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBlobs).ForEach(func(k, v []byte) error {
+			var r blobRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("inbox: corrupt record: %w", err)
+			}
+			if r.Signed && len(k) == 16 {
+				seen[replyKey{r.Author, r.Seq}] = [16]byte(k)
+			}
+			return nil
+		})
+	})
+	return seen, err
 }
 
 // knownCards returns the cards of the bundle and of the inbox by their fingerprints.

@@ -74,6 +74,9 @@ type blobRecord struct {
 	// Signed: a reply whose author's envelope signature Import verified (every reply imported
 	// since signatures travel with replies; see checkReplies).
 	Signed bool `json:"signed,omitempty"`
+	// Seq is a signed reply's envelope sequence number: the inbox refuses a second reply with the
+	// same author and Seq (the server replaying a genuine reply as a new one).
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 func (in *Inbox) createBuckets() error {

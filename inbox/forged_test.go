@@ -16,6 +16,7 @@ import (
 	"candor/inbox"
 	"candor/internal/bundle"
 	"candor/internal/envelope"
+	"candor/server/store"
 )
 
 // replyFixture is a case on reviewers A (f.in) and B, where B has replied through the server:
@@ -72,6 +73,18 @@ func newReplyFixture(t *testing.T) *replyFixture {
 	defer obf.Close()
 	if _, err := f.srv.Push(btoken, obf); err != nil {
 		t.Fatal(err)
+	}
+	var signed int
+	f.srv.Store.Cases(func(c *store.Case) error {
+		for _, m := range c.Messages {
+			if m.Kind == store.KindReply && m.Author == bfp && m.Signature != nil && len(m.Signature.Sig) > 0 {
+				signed++
+			}
+		}
+		return nil
+	})
+	if signed != 1 {
+		t.Fatalf("the server stored %d signed replies, want 1", signed)
 	}
 	return &replyFixture{fixture: f, b: b, bfp: bfp, genuine: f.pull("0")}
 }
@@ -215,6 +228,12 @@ func TestForgedReplyIsRefused(t *testing.T) {
 		})
 	}
 	f.importOK(f.genuine)
+	// The genuine reply again, under a new blob ID, after the inbox imported it: a replay.
+	replay := f.rewrite(func(b *bundle.Blob, p []byte) []byte { b.ID[0] ^= 1; return p })
+	if _, err := f.in.Import(replay); !errors.Is(err, inbox.ErrForged) || !strings.Contains(err.Error(), "replayed") {
+		t.Errorf("Import of a replayed reply: got %v, want ErrForged (replayed)", err)
+	}
+	f.importOK(f.genuine) // importing the same bundle again changes nothing
 	var out bytes.Buffer
 	if err := f.in.Read(f.list()[0].Case, &out); err != nil {
 		t.Fatal(err)

@@ -432,7 +432,7 @@ func storeBlobs(tx *bolt.Tx, p *parsed) error {
 			continue
 		}
 		rec := blobRecord{Case: hex.EncodeToString(bl.Case[:]), Kind: kindName(bl.Kind), Author: bl.Author,
-			Day: bl.Day, Size: int64(len(bl.Header)) + bl.Size, Signed: bl.Kind == bundle.BlobReply}
+			Day: bl.Day, Size: int64(len(bl.Header)) + bl.Size, Signed: bl.Kind == bundle.BlobReply, Seq: bl.Seq}
 		if err := putJSON(blobs, bl.ID[:], &rec); err != nil {
 			return err
 		}
