@@ -103,11 +103,40 @@ func (o syncOptions) client() (*http.Client, error) {
 		if !ok {
 			return nil, errors.New("SOCKS5 dialer does not support contexts")
 		}
-		tr.DialContext = cd.DialContext
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := cd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, explainSOCKS(err)
+			}
+			return c, nil
+		}
 	} else if strings.HasSuffix(u.Hostname(), ".onion") {
 		return nil, errors.New("an .onion server needs --socks ADDR (tor's SocksPort)")
 	}
 	return &http.Client{Transport: tr}, nil
+}
+
+// torSOCKSErrors are tor's extended SOCKS5 replies for onion services (tor's ExtendedErrors), which
+// the SOCKS client reports only as "unknown code".
+var torSOCKSErrors = map[string]string{
+	"unknown code: 240": "the onion service's descriptor was not found (wrong address, or the service is not running)",
+	"unknown code: 241": "the onion service's descriptor is invalid",
+	"unknown code: 242": "the onion service's introduction failed",
+	"unknown code: 243": "the onion service's rendezvous failed",
+	"unknown code: 244": "onion client authorisation missing: put the client_auth line from `candor reviewer token` into a file in your tor's ClientOnionAuthDir",
+	"unknown code: 245": "onion client authorisation refused: the client_auth line in your tor's ClientOnionAuthDir is not (or no longer) authorised; ask the admin for a new one",
+	"unknown code: 246": "invalid onion address",
+	"unknown code: 247": "the onion service's introduction timed out",
+}
+
+// explainSOCKS adds what tor's extended SOCKS error means, if err carries one.
+func explainSOCKS(err error) error {
+	for code, meaning := range torSOCKSErrors {
+		if strings.Contains(err.Error(), code) {
+			return fmt.Errorf("%s (%w)", meaning, err)
+		}
+	}
+	return err
 }
 
 func (o syncOptions) request(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
