@@ -169,10 +169,10 @@ type CaseData struct {
 // ErrorData fills the "error" page; build it with [Frontend.Error].
 type ErrorData struct {
 	Page
-	Status         int    // HTTP status
+	Status           int    // HTTP status
 	Heading, Message string // localised
-	Limit          string // the exceeded limit, human-readable; may be empty
-	Back           string // same-site path of the "go back" link
+	Limit            string // the exceeded limit, human-readable; may be empty
+	Back             string // same-site path of the "go back" link
 }
 
 // LoggedOutData fills the "loggedout" page.
