@@ -219,13 +219,3 @@ func (s *Server) frontendReviewers() []frontend.Reviewer {
 	}
 	return out
 }
-
-// cleanHeaderValue keeps a value safe for a Content-Disposition parameter.
-func cleanHeaderValue(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' {
-			return '_'
-		}
-		return r
-	}, s)
-}

@@ -235,9 +235,7 @@ func TestRetentionJob(t *testing.T) {
 			gone = append(gone, headerNeedles(h)...)
 		}
 	}
-	for _, h := range recent.headers {
-		kept = append(kept, h)
-	}
+	kept = append(kept, recent.headers...)
 	if hits, files := scanDir(t, e.dir, gone); len(hits) > 0 || files < 2 {
 		t.Errorf("deleted headers found in %v (%d files scanned)", hits, files)
 	}

@@ -71,7 +71,7 @@ func TestSubmitAndFollowup(t *testing.T) {
 		t.Fatalf("follow-up parts wrong")
 	}
 	// Logout wipes the session.
-	resp, page = e.post(cl, "/logout", "application/x-www-form-urlencoded", strings.NewReader(""))
+	resp, _ = e.post(cl, "/logout", "application/x-www-form-urlencoded", strings.NewReader(""))
 	if resp.StatusCode != 200 || e.srv.sessions.len() != 0 {
 		t.Fatalf("logout: status %d, %d sessions left", resp.StatusCode, e.srv.sessions.len())
 	}
