@@ -25,6 +25,7 @@ type replyFixture struct {
 	*fixture
 	b       *inbox.Inbox
 	bfp     string
+	btoken  string
 	genuine string
 }
 
@@ -86,7 +87,7 @@ func newReplyFixture(t *testing.T) *replyFixture {
 	if signed != 1 {
 		t.Fatalf("the server stored %d signed replies, want 1", signed)
 	}
-	return &replyFixture{fixture: f, b: b, bfp: bfp, genuine: f.pull("0")}
+	return &replyFixture{fixture: f, b: b, bfp: bfp, btoken: btoken, genuine: f.pull("0")}
 }
 
 // rewrite re-signs the genuine bundle with the real server key (the adversary is the server),
@@ -135,6 +136,8 @@ func copyRecord(w *bundle.Writer, rec bundle.Record, r io.Reader, reply func(*bu
 		return w.LogEntry(rec)
 	case *bundle.Case:
 		return w.Case(rec)
+	case *bundle.Change:
+		return w.Change(rec)
 	case *bundle.Card:
 		return w.Card(rec)
 	case *bundle.CaseIndex:

@@ -43,6 +43,7 @@ type parsed struct {
 	proofs  map[int64]tlog.TreeProof
 	entries []*bundle.LogEntry
 	cases   []*bundle.Case
+	changes []*bundle.Change
 	cards   [][]byte
 	index   *bundle.CaseIndex
 	blobs   []*bundle.Blob
@@ -169,6 +170,8 @@ func (in *Inbox) take(p *parsed, rec bundle.Record, r *bundle.Reader) error {
 		p.entries = append(p.entries, rec)
 	case *bundle.Case:
 		p.cases = append(p.cases, rec)
+	case *bundle.Change:
+		p.changes = append(p.changes, rec)
 	case *bundle.Card:
 		p.cards = append(p.cards, rec.Text)
 	case *bundle.CaseIndex:
@@ -214,7 +217,7 @@ func (in *Inbox) writeTemp(p *parsed, b *bundle.Blob, payload io.Reader) error {
 
 // verify checks what the server's signature alone does not: the log's consistency with the
 // inbox's checkpoints, every entry's inclusion, the cards, the blobs' cases and the reviewers'
-// signatures of the replies.
+// signatures of the replies, status changes and holds.
 func (in *Inbox) verify(p *parsed) error {
 	known, err := in.checkpoints()
 	if err != nil {
@@ -243,7 +246,15 @@ func (in *Inbox) verify(p *parsed) error {
 			return fmt.Errorf("%w: a blob of a case the bundle does not describe", ErrBadBundle)
 		}
 	}
-	return in.checkReplies(p)
+	for _, c := range p.changes {
+		if !cases[c.Case] {
+			return fmt.Errorf("%w: a signed change of a case the bundle does not describe", ErrBadBundle)
+		}
+	}
+	if err := in.checkReplies(p); err != nil {
+		return err
+	}
+	return in.checkChanges(p)
 }
 
 type checkpoint struct {

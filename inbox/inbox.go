@@ -56,9 +56,10 @@ var (
 	ErrAmbiguous      = errors.New("inbox: case prefix matches more than one case")
 	ErrFileExists     = errors.New("inbox: file exists")
 	ErrNoCard         = errors.New("inbox: no card for a reviewer of the case")
-	// ErrForged: a reply in the bundle is not signed by the reviewer it names (signature missing
-	// or invalid, or no card of that fingerprint): the server invented or altered it.
-	ErrForged = errors.New("inbox: FORGED REPLY: a reply in the bundle is not signed by the reviewer it names")
+	// ErrForged: a reply, status change or hold in the bundle is not signed by the reviewer it
+	// names (signature missing or invalid, or no card of that fingerprint), or a case's status or
+	// holds are not what the reviewers' signed changes say: the server invented or altered them.
+	ErrForged = errors.New("inbox: FORGED: a reply, status or hold in the bundle is not signed by the reviewer it names")
 )
 
 // File names under the home directory.

@@ -122,6 +122,9 @@ func (s *Server) collectCases(p *bundlePlan, touched map[store.CaseID]*touch) er
 		for _, r := range c.Reviewers {
 			cardOf[r] = true
 		}
+		for _, ch := range c.Signed {
+			cardOf[ch.Author] = true // the inbox verifies the change with its author's card
+		}
 		return nil
 	})
 	if err != nil {
@@ -240,6 +243,13 @@ func (s *Server) writeBundle(w io.Writer, p *bundlePlan) error {
 			err = bw.Case(bundleCase(c))
 		}
 	}
+	for _, c := range p.cases {
+		for _, ch := range c.Signed {
+			if err == nil {
+				err = bw.Change(bundleChange(c.ID, ch))
+			}
+		}
+	}
 	for _, card := range p.cards {
 		if err == nil {
 			err = bw.Card(&bundle.Card{Text: card})
@@ -290,6 +300,16 @@ func bundleCase(c *store.Case) *bundle.Case {
 	return &bundle.Case{ID: c.ID, Category: c.Category, Received: c.Received, AckDue: ack,
 		FeedbackDue: feedback, Closed: c.Closed, Status: c.Status, Reviewers: c.Reviewers,
 		ReporterRecipient: c.ReporterRecipient, Holds: c.Holds, LogIndex: created}
+}
+
+// bundleChange is the bundle record of a signed status change or hold of case id.
+func bundleChange(id store.CaseID, ch store.SignedChange) *bundle.Change {
+	kind := bundle.ChangeStatus
+	if ch.Kind == store.ChangeHold {
+		kind = bundle.ChangeHold
+	}
+	return &bundle.Change{Case: id, Kind: kind, Author: ch.Author, Seq: ch.Seq, Day: ch.Day,
+		Status: ch.Status, Hold: ch.Hold, Sig: ch.Sig}
 }
 
 func blobKind(kind string) bundle.BlobKind {

@@ -237,10 +237,18 @@ func (s *Server) apply(fp string, e *envelope.Envelope) error {
 		return s.storeReply(id, fp, e, today)
 	case envelope.KindStatus:
 		entry.Type, entry.Value = logentry.StatusChanged, e.Status
-		return s.updateCase(id, &entry, func(c *store.Case) { setStatus(c, e.Status, today) })
+		return s.updateCase(id, &entry, func(c *store.Case) {
+			if sign(c, fp, e) {
+				setStatus(c, e.Status, today)
+			}
+		})
 	case envelope.KindHold:
 		entry.Type, entry.Value = logentry.HoldChanged, onOff(e.Hold)
-		return s.updateCase(id, &entry, func(c *store.Case) { setHold(c, fp, e.Hold) })
+		return s.updateCase(id, &entry, func(c *store.Case) {
+			if sign(c, fp, e) {
+				setHold(c, fp, e.Hold)
+			}
+		})
 	}
 	return nil // KindAck: done by reserve
 }
@@ -252,6 +260,29 @@ func (s *Server) updateCase(id store.CaseID, e *logentry.Entry, fn func(*store.C
 	}
 	_, err = s.st.UpdateCase(id, func(c *store.Case) error { fn(c); return nil }, [][]byte{b})
 	return err
+}
+
+// sign appends the signature of status or hold envelope e by fp to the case's signed changes, so
+// that bundles carry it to every inbox (which derives the case's status and holds from the
+// reviewers' signatures, not the server's word), and reports whether e takes effect: whether no
+// earlier-applied status change of the case (or hold of fp) was signed on a later day. The latest
+// change is the one of the latest day, and among changes of one day the one applied last; a change
+// signed on an earlier day but pushed later is kept but does not take effect. The inbox applies
+// the same rule to the list (inbox/changes.go).
+func sign(c *store.Case, fp string, e *envelope.Envelope) bool {
+	ch := store.SignedChange{Kind: store.ChangeStatus, Author: fp, Seq: e.Seq, Day: e.Day,
+		Status: e.Status, Hold: e.Hold, Sig: bytes.Clone(e.Sig)}
+	if e.Kind == envelope.KindHold {
+		ch.Kind = store.ChangeHold
+	}
+	latest := true
+	for _, o := range c.Signed {
+		if o.Kind == ch.Kind && (ch.Kind == store.ChangeStatus || o.Author == fp) && o.Day > ch.Day {
+			latest = false
+		}
+	}
+	c.Signed = append(c.Signed, ch)
+	return latest
 }
 
 func setStatus(c *store.Case, status string, today day.Day) {

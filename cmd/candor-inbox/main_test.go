@@ -100,6 +100,8 @@ func runFixture(args []string) error {
 		return forkBundle(srv, token(args[2]), args[3])
 	case "forge-reply":
 		return forgeReply(srv, token(args[2]), args[3])
+	case "forge-status":
+		return forgeStatus(srv, token(args[2]), args[3])
 	case "pull":
 		since := ""
 		if len(args) > 4 {
@@ -190,6 +192,28 @@ func forkBundle(srv *synctest.Server, tok, out string) error {
 // forgeReply writes the reviewer's whole bundle, re-signed by the real server key, with a byte of
 // every reply's signature flipped: what a server inventing or altering a reviewer's reply sends.
 func forgeReply(srv *synctest.Server, tok, out string) error {
+	return forgeBundle(srv, tok, out, copyForged)
+}
+
+// forgeStatus writes the reviewer's whole bundle, re-signed by the real server key, with every
+// case claiming status closed and no holds: what a server claiming a reviewer closed the case (or
+// dropping a hold) without that reviewer's signature sends.
+func forgeStatus(srv *synctest.Server, tok, out string) error {
+	return forgeBundle(srv, tok, out, func(w *bundle.Writer, rec bundle.Record, r io.Reader) error {
+		if c, ok := rec.(*bundle.Case); ok {
+			c.Status, c.Holds = "closed", nil
+		}
+		if b, ok := rec.(*bundle.Blob); ok && b.Kind == bundle.BlobReply {
+			b.Sig = bytes.Clone(b.Sig)
+			b.Sig[len(b.Sig)-1] ^= 1 // undone by copyForged
+		}
+		return copyForged(w, rec, r)
+	})
+}
+
+// forgeBundle re-signs the reviewer's whole bundle with the real server key, passing every record
+// through copy.
+func forgeBundle(srv *synctest.Server, tok, out string, copy func(*bundle.Writer, bundle.Record, io.Reader) error) error {
 	var buf bytes.Buffer
 	if err := srv.Pull(tok, "0", &buf); err != nil {
 		return err
@@ -210,7 +234,7 @@ func forgeReply(srv *synctest.Server, tok, out string) error {
 			break
 		}
 		if err == nil {
-			err = copyForged(w, rec, r)
+			err = copy(w, rec, r)
 		}
 		if err != nil {
 			return err
@@ -234,6 +258,8 @@ func copyForged(w *bundle.Writer, rec bundle.Record, r io.Reader) error {
 		return w.LogEntry(rec)
 	case *bundle.Case:
 		return w.Case(rec)
+	case *bundle.Change:
+		return w.Change(rec)
 	case *bundle.Card:
 		return w.Card(rec)
 	case *bundle.CaseIndex:

@@ -16,8 +16,8 @@
 //
 //	Header            exactly once, first
 //	Checkpoint        exactly once, second
-//	Consistency*      then LogEntry*, then Case*, then Card*, then CaseIndex (at most once),
-//	                  then Blob* (each group may be empty)
+//	Consistency*      then LogEntry*, then Case*, then Change*, then Card*, then CaseIndex (at
+//	                  most once), then Blob* (each group may be empty)
 //	End               exactly once, last; nothing may follow
 //
 // Payloads (integers big-endian; strings are length-prefixed by a byte unless noted):
@@ -43,6 +43,11 @@
 //	8 CaseIndex    count(4, ≤ MaxIndexCases) count × case id(16, non-zero, strictly increasing):
 //	               every case the reviewer is on when the bundle is made
 //	9 Card         a reviewer card's text (1..16 KiB; crypto.Card, checked by the inbox)
+//	10 Change      case(16, non-zero) kind(1: 2 status, 3 hold) author(1..64 printable) seq(8)
+//	               day(4) status(one of received, acknowledged, in-review, closed for kind 2; empty
+//	               for kind 3) hold(1 byte, 0 or 1; 0 unless kind 3) sig(2-byte len, 1..8192):
+//	               a reviewer's signed status change or hold, the fields of the envelope it pushed
+//	               (see Change); the inbox verifies it with the author's card
 //
 // The End record's hash is SHA-256 of every byte before the End record's type byte (magic
 // included); its signature is the server's over that hash, with context "candor/bundle". The

@@ -71,6 +71,9 @@ func sampleItems(t testing.TB, key testKey) []item {
 			Status: "in-review", Reviewers: []string{fp, "zzzz-zzzz"}, ReporterRecipient: "age1pq1xyz",
 			Holds: []string{fp}, LogIndex: 0}, nil},
 		{&Case{ID: [16]byte{2}, Status: "closed", Closed: 20000, Deleted: true, LogIndex: 1}, nil},
+		{&Change{Case: caseID, Kind: ChangeStatus, Author: fp, Seq: 40, Day: 20781, Status: "in-review",
+			Sig: bytes.Repeat([]byte{0x5d}, 3373)}, nil},
+		{&Change{Case: caseID, Kind: ChangeHold, Author: fp, Seq: 41, Day: 20781, Hold: true, Sig: []byte{1}}, nil},
 		{&Card{Text: []byte("candor-card/v1\nname: test\n")}, nil},
 		{&CaseIndex{Cases: [][16]byte{{1}, {2}, caseID}}, nil},
 		{&Blob{Case: caseID, ID: [16]byte{9}, Kind: BlobReport, Author: "reporter", Day: 20780, Header: hdr, Size: 5}, []byte("\x00\x01\x02\x03\x04")},
@@ -112,6 +115,8 @@ func writeItem(w *Writer, it item) error {
 		return w.CaseIndex(r)
 	case *Card:
 		return w.Card(r)
+	case *Change:
+		return w.Change(r)
 	case *Blob:
 		pw, err := w.Blob(r)
 		if err != nil {
@@ -279,9 +284,26 @@ func TestMalformed(t *testing.T) {
 		return rec(items[i].rec.Type(), p)
 	}
 	hdr, cp, cons, le, cs := enc(0), enc(1), enc(2), enc(4), enc(6)
+	st, hold := enc(8), enc(9)
+	// change is a hold change whose payload fn rewrites.
+	change := func(fn func(*Change)) []byte {
+		c := *items[9].rec.(*Change)
+		fn(&c)
+		var e encoder
+		e.raw(c.Case[:])
+		e.u8(byte(c.Kind))
+		e.str8(c.Author)
+		e.u64(c.Seq)
+		e.u32(uint32(c.Day))
+		e.str8(c.Status)
+		e.u8(boolByte(c.Hold))
+		e.u16(len(c.Sig))
+		e.raw(c.Sig)
+		return rec(TypeChange, e.b)
+	}
 	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	blob := func(size int64, payload string) []byte {
-		b := *items[10].rec.(*Blob)
+		b := *items[12].rec.(*Blob)
 		b.Size = size
 		p, _ := b.marshal()
 		return append(rec(TypeBlob, p), payload...)
@@ -289,7 +311,7 @@ func TestMalformed(t *testing.T) {
 	patch := func(r []byte, off int, c byte) []byte { r = bytes.Clone(r); r[off] = c; return r }
 	// signed turns the report blob's empty signature (the last 2 bytes) into sig.
 	signed := func(sig string) []byte {
-		p, _ := items[10].rec.(*Blob).marshal()
+		p, _ := items[12].rec.(*Blob).marshal()
 		p = append(p[:len(p)-2], byte(len(sig)>>8), byte(len(sig)))
 		return append(rec(TypeBlob, append(p, sig...)), "\x00\x01\x02\x03\x04"...)
 	}
@@ -309,11 +331,11 @@ func TestMalformed(t *testing.T) {
 		{"blob then case", join(hdr, cp, blob(0, ""), cs), ErrMalformed},
 		{"blob payload runs into end", join(hdr, cp, blob(5, "ab")), ErrTruncated},
 		{"unknown type", join(hdr, cp, rec(9, nil)), ErrMalformed},
-		{"index after blob", join(hdr, cp, blob(0, ""), enc(9)), ErrMalformed},
-		{"card after index", join(hdr, cp, enc(9), enc(8)), ErrMalformed},
-		{"card then index", join(hdr, cp, cs, enc(8), enc(9), blob(0, "")), nil},
-		{"two indexes", join(hdr, cp, enc(9), enc(9)), ErrMalformed},
-		{"index before case", join(hdr, cp, enc(9), cs), ErrMalformed},
+		{"index after blob", join(hdr, cp, blob(0, ""), enc(11)), ErrMalformed},
+		{"card after index", join(hdr, cp, enc(11), enc(10)), ErrMalformed},
+		{"card then index", join(hdr, cp, cs, enc(10), enc(11), blob(0, "")), nil},
+		{"two indexes", join(hdr, cp, enc(11), enc(11)), ErrMalformed},
+		{"index before case", join(hdr, cp, enc(11), cs), ErrMalformed},
 		{"index unsorted", join(hdr, cp, rec(TypeCaseIndex, []byte{0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})), ErrMalformed},
 		{"type zero", join(hdr, cp, rec(0, nil)), ErrMalformed},
 		{"non-minimal length", join(hdr, cp, []byte{byte(TypeCase), 0x80, 0x00}), ErrMalformed},
@@ -334,7 +356,19 @@ func TestMalformed(t *testing.T) {
 		}())), ErrMalformed},
 		{"signature on a report", join(hdr, cp, cs, signed("x")), ErrMalformed},
 		{"report without signature", join(hdr, cp, cs, signed("")), nil},
-		{"signed reply", join(hdr, cp, cs, enc(11)), nil},
+		{"signed reply", join(hdr, cp, cs, enc(13)), nil},
+		{"changes", join(hdr, cp, cs, st, hold, enc(10), enc(11)), nil},
+		{"change before case", join(hdr, cp, st, cs), ErrMalformed},
+		{"change after card", join(hdr, cp, cs, enc(10), st), ErrMalformed},
+		{"change without signature", join(hdr, cp, change(func(c *Change) { c.Sig = nil })), ErrMalformed},
+		{"change of zero case", join(hdr, cp, change(func(c *Change) { c.Case = [16]byte{} })), ErrMalformed},
+		{"change of unknown kind", join(hdr, cp, change(func(c *Change) { c.Kind = 1 })), ErrMalformed},
+		{"hold with a status", join(hdr, cp, change(func(c *Change) { c.Status = "closed" })), ErrMalformed},
+		{"status change without status", join(hdr, cp, change(func(c *Change) { c.Kind, c.Hold = ChangeStatus, false })), ErrMalformed},
+		{"status change with hold", join(hdr, cp, change(func(c *Change) { c.Kind, c.Status = ChangeStatus, "closed" })), ErrMalformed},
+		{"unknown status", join(hdr, cp, change(func(c *Change) { c.Kind, c.Status, c.Hold = ChangeStatus, "done", false })), ErrMalformed},
+		{"hold byte 2", join(hdr, cp, patch(hold, len(hold)-4, 2)), ErrMalformed},
+		{"change author empty", join(hdr, cp, change(func(c *Change) { c.Author = "" })), ErrMalformed},
 		{"bad log entry", join(hdr, cp, rec(TypeLogEntry, append(make([]byte, 8), 0, 1, 'x'))), ErrMalformed},
 	}
 	for _, tt := range tests {

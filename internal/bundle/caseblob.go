@@ -156,6 +156,8 @@ func parseRecord(t RecordType, p []byte) (Record, error) {
 		return parseCaseIndex(p)
 	case TypeCard:
 		return parseCard(p)
+	case TypeChange:
+		return parseChange(p)
 	}
 	return nil, malformed("unknown record type %d", t)
 }

@@ -34,8 +34,8 @@ func NewReader(r io.Reader) *Reader {
 	return &Reader{src: bufio.NewReaderSize(r, 64<<10), h: sha256.New()}
 }
 
-// Next returns the next record: *Header, *Checkpoint, *Consistency, *LogEntry, *Case, *Card,
-// *CaseIndex or *Blob.
+// Next returns the next record: *Header, *Checkpoint, *Consistency, *LogEntry, *Case, *Change,
+// *Card, *CaseIndex or *Blob.
 // After a *Blob, the Reader's Read method returns the blob's payload; Next skips any unread rest.
 // After the End record has been read and its hash checked (ErrCorrupt if it does not match),
 // Next returns io.EOF; then call End to check the signatures.

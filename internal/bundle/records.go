@@ -25,22 +25,108 @@ const (
 	TypeCase        RecordType = 5
 	TypeBlob        RecordType = 6
 	TypeEnd         RecordType = 7
-	TypeCaseIndex   RecordType = 8 // comes after the cards, before the blobs (see rank)
-	TypeCard        RecordType = 9 // comes after the cases, before the case index
+	TypeCaseIndex   RecordType = 8  // comes after the cards, before the blobs (see rank)
+	TypeCard        RecordType = 9  // comes after the cases, before the case index
+	TypeChange      RecordType = 10 // comes after the cases, before the cards
 )
 
-// rank is a record type's position in the record order; TypeCaseIndex and TypeCard were added
-// after TypeEnd's value was fixed, so the order is not the numeric one.
+// rank is a record type's position in the record order; TypeCaseIndex, TypeCard and TypeChange
+// were added after TypeEnd's value was fixed, so the order is not the numeric one.
 func rank(t RecordType) int {
 	switch t {
-	case TypeCard:
+	case TypeChange:
 		return int(TypeCase) + 1
-	case TypeCaseIndex:
+	case TypeCard:
 		return int(TypeCase) + 2
+	case TypeCaseIndex:
+		return int(TypeCase) + 3
 	case TypeBlob, TypeEnd:
-		return int(t) + 2
+		return int(t) + 3
 	}
 	return int(t)
+}
+
+// ChangeKind says what a signed change does. The values are those of the envelope kinds.
+type ChangeKind uint8
+
+// Change kinds.
+const (
+	ChangeStatus ChangeKind = 2 // a status change (envelope.KindStatus)
+	ChangeHold   ChangeKind = 3 // a hold placed or lifted (envelope.KindHold)
+)
+
+// Change is a reviewer's signed status change or hold of a case the bundle describes: the fields
+// of the envelope the reviewer pushed but its Version, Cursor, TreeSize and Body (fixed for these
+// kinds), so that every inbox can rebuild the envelope and verify it with the author's card, and
+// derive the case's status and holds from the reviewers' signatures rather than the server's word.
+// The format only bounds the fields; an empty Sig is refused.
+type Change struct {
+	Case   [16]byte
+	Kind   ChangeKind
+	Author string // the signer's fingerprint (the envelope's Reviewer)
+	Seq    uint64
+	Day    day.Day // the envelope's day (the reviewer's)
+	Status string  // ChangeStatus: received, acknowledged, in-review or closed; empty otherwise
+	Hold   bool    // ChangeHold: placed (true) or lifted (false); false otherwise
+	Sig    []byte  // 1..MaxSignatureLen bytes
+}
+
+// Type implements Record.
+func (*Change) Type() RecordType { return TypeChange }
+
+func (c *Change) validate() error {
+	switch {
+	case c.Case == [16]byte{}:
+		return invalid("zero case id")
+	case c.Kind != ChangeStatus && c.Kind != ChangeHold:
+		return invalid("unknown change kind %d", c.Kind)
+	case !graphic(c.Author, MaxNameLen):
+		return invalid("author must be 1..%d bytes of printable ASCII without space", MaxNameLen)
+	case (c.Kind == ChangeStatus) != (c.Status != "") || c.Status != "" && !validStatus(c.Status):
+		return invalid("status must be a known status for a status change and empty otherwise")
+	case c.Hold && c.Kind != ChangeHold:
+		return invalid("hold set on a status change")
+	case len(c.Sig) == 0 || len(c.Sig) > MaxSignatureLen:
+		return invalid("change signature of %d bytes", len(c.Sig))
+	}
+	return nil
+}
+
+func (c *Change) marshal() ([]byte, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	var e encoder
+	e.raw(c.Case[:])
+	e.u8(byte(c.Kind))
+	e.str8(c.Author)
+	e.u64(c.Seq)
+	e.u32(uint32(c.Day))
+	e.str8(c.Status)
+	e.u8(boolByte(c.Hold))
+	e.u16(len(c.Sig))
+	e.raw(c.Sig)
+	return e.b, nil
+}
+
+func parseChange(p []byte) (*Change, error) {
+	d := decoder{b: p}
+	c := &Change{}
+	copy(c.Case[:], d.next(16))
+	c.Kind = ChangeKind(d.u8())
+	c.Author = d.str8()
+	c.Seq = d.u64()
+	c.Day = d.day()
+	c.Status = d.str8()
+	hold := d.u8()
+	c.Hold = hold == 1
+	if sig := d.next(d.u16()); len(sig) > 0 {
+		c.Sig = bytes.Clone(sig)
+	}
+	if hold > 1 {
+		return nil, malformed("hold byte %d", hold)
+	}
+	return c, finish(&d, c.validate)
 }
 
 // Card is the public card (crypto.Card text) of a reviewer on one of the bundle's cases or of a
@@ -79,8 +165,8 @@ func parseCard(b []byte) (*Card, error) {
 	return c, nil
 }
 
-// Record is one of *Header, *Checkpoint, *Consistency, *LogEntry, *Case, *Card, *CaseIndex and
-// *Blob.
+// Record is one of *Header, *Checkpoint, *Consistency, *LogEntry, *Case, *Change, *Card,
+// *CaseIndex and *Blob.
 type Record interface {
 	Type() RecordType
 	marshal() ([]byte, error)

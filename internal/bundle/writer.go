@@ -44,6 +44,9 @@ func (w *Writer) LogEntry(e *LogEntry) error { return w.record(e) }
 // Case writes a case's metadata.
 func (w *Writer) Case(c *Case) error { return w.record(c) }
 
+// Change writes a reviewer's signed status change or hold (after the cases, before the cards).
+func (w *Writer) Change(c *Change) error { return w.record(c) }
+
 // Card writes a reviewer's card (after the cases, before the case index).
 func (w *Writer) Card(c *Card) error { return w.record(c) }
 

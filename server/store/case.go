@@ -38,6 +38,48 @@ type Case struct {
 	Holds             []string // fingerprints of reviewers holding the case
 	Messages          []Message
 	LogIndices        []int64
+	// Signed lists the reviewers' signed status changes and holds, in the order applied; the
+	// server copies them into bundles so that every inbox can check Status and Holds against
+	// the reviewers' signatures. UpdateCase may only append to it.
+	Signed []SignedChange
+}
+
+// SignedChange is what rebuilds a reviewer's signed status or hold envelope (internal/envelope)
+// of the case: Kind is "status" or "hold", Author the envelope's Reviewer, and Status or Hold
+// its value. The store treats it as opaque.
+type SignedChange struct {
+	Kind   string  `json:"kind"`
+	Author string  `json:"author"`
+	Seq    uint64  `json:"seq"`
+	Day    day.Day `json:"day"`
+	Status string  `json:"status,omitempty"`
+	Hold   bool    `json:"hold,omitempty"`
+	Sig    []byte  `json:"sig"`
+}
+
+// Kinds of SignedChange.
+const (
+	ChangeStatus = "status"
+	ChangeHold   = "hold"
+)
+
+// isPrefix reports whether a is a prefix of b, signatures compared by value.
+func isPrefix(a, b []SignedChange) bool {
+	return len(a) <= len(b) && slices.EqualFunc(a, b[:len(a)], func(x, y SignedChange) bool {
+		xs, ys := x.Sig, y.Sig
+		x.Sig, y.Sig = nil, nil
+		return x.Kind == y.Kind && x.Author == y.Author && x.Seq == y.Seq && x.Day == y.Day &&
+			x.Status == y.Status && x.Hold == y.Hold && bytes.Equal(xs, ys)
+	})
+}
+
+// cloneSigned deep-copies l.
+func cloneSigned(l []SignedChange) []SignedChange {
+	out := slices.Clone(l)
+	for i := range out {
+		out[i].Sig = bytes.Clone(out[i].Sig)
+	}
+	return out
 }
 
 // Message is one sealed submission (report, follow-up or reply) of a case.
@@ -101,11 +143,13 @@ type caseRecord struct {
 	Holds             []string  `json:"holds"`
 	Messages          []Message `json:"messages"`
 	LogIndices        []int64   `json:"log_indices"`
+	// Signed is absent from records written before signed changes were kept.
+	Signed []SignedChange `json:"signed,omitempty"`
 }
 
 func encodeCase(c *Case) []byte {
 	return encodeRecord(caseRecord{c.ID, c.Category, c.Received, c.Acknowledged, c.Closed, c.Status,
-		c.Reviewers, c.ReporterRecipient, c.Lookup[:], c.Holds, c.Messages, c.LogIndices})
+		c.Reviewers, c.ReporterRecipient, c.Lookup[:], c.Holds, c.Messages, c.LogIndices, c.Signed})
 }
 
 // decodeCase decodes the record stored under key.
@@ -118,7 +162,7 @@ func decodeCase(key, v []byte) (*Case, error) {
 		return nil, fmt.Errorf("%w: case record does not match its key", ErrCorrupt)
 	}
 	return &Case{r.ID, r.Category, r.Received, r.Acknowledged, r.Closed, r.Status, r.Reviewers,
-		r.ReporterRecipient, [32]byte(r.Lookup), r.Holds, r.Messages, r.LogIndices}, nil
+		r.ReporterRecipient, [32]byte(r.Lookup), r.Holds, r.Messages, r.LogIndices, r.Signed}, nil
 }
 
 // getCase reads a case inside tx.
@@ -238,8 +282,9 @@ func (s *Store) AddMessage(id CaseID, m Message, entries [][]byte) ([]int64, err
 
 // UpdateCase calls fn with a copy of the case and stores the result with a
 // feed item and entries, in one transaction; if fn fails nothing is stored.
-// fn may change the caller-owned fields (status, dates, holds, …); changing
-// ID, Lookup, Messages or LogIndices fails with ErrImmutable. fn runs inside
+// fn may change the caller-owned fields (status, dates, holds, …) and append to
+// Signed; changing ID, Lookup, Messages or LogIndices, or changing or removing
+// an entry of Signed, fails with ErrImmutable. fn runs inside
 // the transaction: it must be quick and must not call the Store.
 func (s *Store) UpdateCase(id CaseID, fn func(*Case) error, entries [][]byte) ([]int64, error) {
 	var idx []int64
@@ -253,7 +298,7 @@ func (s *Store) UpdateCase(id CaseID, fn func(*Case) error, entries [][]byte) ([
 			return err
 		}
 		if c.ID != old.ID || c.Lookup != old.Lookup || !equalMessages(c.Messages, old.Messages) ||
-			!slices.Equal(c.LogIndices, old.LogIndices) {
+			!slices.Equal(c.LogIndices, old.LogIndices) || !isPrefix(old.Signed, c.Signed) {
 			return ErrImmutable
 		}
 		idx, err = putCase(tx, c, FeedItem{Case: id, Kind: FeedUpdate}, entries)
@@ -378,5 +423,6 @@ func cloneCase(c *Case) *Case {
 	n.Holds = slices.Clone(c.Holds)
 	n.Messages = cloneMessages(c.Messages)
 	n.LogIndices = slices.Clone(c.LogIndices)
+	n.Signed = cloneSigned(c.Signed)
 	return &n
 }

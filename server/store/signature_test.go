@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -57,5 +58,56 @@ func TestOldCaseRecord(t *testing.T) {
 	}
 	if len(c.Messages) != 1 || c.Messages[0].Signature != nil || c.Messages[0].Size != 9 {
 		t.Errorf("got messages %+v, want one unsigned reply of 9 bytes", c.Messages)
+	}
+}
+
+// TestSignedChanges: signed status changes and holds are stored with the case, returned by value,
+// may only be appended to, and are absent from old records.
+func TestSignedChanges(t *testing.T) {
+	s := openTest(t)
+	c := createCase(t, s, 1, []byte("h"), []byte("p"))
+	st := SignedChange{Kind: ChangeStatus, Author: "aaaa-bbbb", Seq: 3, Day: testDay, Status: "closed",
+		Sig: bytes.Repeat([]byte{0xa5}, 3373)}
+	hold := SignedChange{Kind: ChangeHold, Author: "aaaa-bbbb", Seq: 4, Day: testDay, Hold: true, Sig: []byte{1, 2}}
+	for _, ch := range []SignedChange{st, hold} {
+		if _, err := s.UpdateCase(c.ID, func(c *Case) error { c.Signed = append(c.Signed, ch); return nil }, nil); err != nil {
+			t.Fatalf("appending a signed change: %v", err)
+		}
+	}
+	got, err := s.Case(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []SignedChange{st, hold}; !reflect.DeepEqual(got.Signed, want) {
+		t.Fatalf("got signed changes %+v, want %+v", got.Signed, want)
+	}
+	got.Signed[0].Sig[0] ^= 1 // a returned case shares nothing with the store
+	if again, _ := s.Case(c.ID); !reflect.DeepEqual(again.Signed[0], st) {
+		t.Errorf("mutating a returned signed change changed the store")
+	}
+	tests := []struct {
+		name string
+		fn   func(*Case)
+	}{
+		{"signature altered", func(c *Case) { c.Signed[0].Sig[0] ^= 1 }},
+		{"status altered", func(c *Case) { c.Signed[0].Status = "in-review" }},
+		{"hold lifted in place", func(c *Case) { c.Signed[1].Hold = false }},
+		{"dropped", func(c *Case) { c.Signed = c.Signed[1:] }},
+		{"emptied", func(c *Case) { c.Signed = nil }},
+	}
+	for _, tt := range tests {
+		_, err := s.UpdateCase(c.ID, func(c *Case) error { tt.fn(c); return nil }, nil)
+		if !errors.Is(err, ErrImmutable) {
+			t.Errorf("%s: got %v, want ErrImmutable", tt.name, err)
+		}
+	}
+	old := `{"id":"01000000000000000000000000000000","category":"","received":20000,"acknowledged":0,` +
+		`"closed":0,"status":"closed","reviewers":["aaaa"],"reporter_recipient":"age1x",` +
+		`"lookup":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","holds":["aaaa"],"messages":[],"log_indices":[0]}`
+	var id CaseID
+	id[0] = 1
+	oc, err := decodeCase(id[:], encodeRecord(json.RawMessage(old)))
+	if err != nil || oc.Signed != nil || oc.Status != "closed" {
+		t.Errorf("decoding an old record: got %+v, %v; want no signed changes", oc, err)
 	}
 }
