@@ -66,6 +66,15 @@ func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", os.Getenv("CANDOR_DATA"), "data `directory` made by candor init (default $CANDOR_DATA)")
 }
 
+// adminFor checks the command's arguments (needData) and opens the admin API of the installation in
+// data (openAdmin); callers defer the returned func.
+func adminFor(fs *flag.FlagSet, data string, want int) (adminAPI, func(), error) {
+	if err := needData(fs, data, want); err != nil {
+		return nil, nil, err
+	}
+	return openAdmin(data)
+}
+
 // needData checks that --data was given and that the positional arguments number want (-1: any).
 func needData(fs *flag.FlagSet, data string, want int) error {
 	if data == "" || (want >= 0 && fs.NArg() != want) {

@@ -84,10 +84,7 @@ func reviewerRemove(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := needData(fs, *data, 1); err != nil {
-		return err
-	}
-	a, done, err := openAdmin(*data)
+	a, done, err := adminFor(fs, *data, 1)
 	if err != nil {
 		return err
 	}
@@ -111,10 +108,7 @@ func reviewerList(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := needData(fs, *data, 0); err != nil {
-		return err
-	}
-	a, done, err := openAdmin(*data)
+	a, done, err := adminFor(fs, *data, 0)
 	if err != nil {
 		return err
 	}
@@ -146,10 +140,7 @@ func reviewerToken(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := needData(fs, *data, 1); err != nil {
-		return err
-	}
-	a, done, err := openAdmin(*data)
+	a, done, err := adminFor(fs, *data, 1)
 	if err != nil {
 		return err
 	}

@@ -21,10 +21,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := needData(fs, *data, 0); err != nil {
-		return err
-	}
-	a, done, err := openAdmin(*data)
+	a, done, err := adminFor(fs, *data, 0)
 	if err != nil {
 		return err
 	}
