@@ -247,11 +247,18 @@ func cmdInit(e *env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func cmdCard(e *env, fs *flag.FlagSet, args []string) error {
-	if _, err := parse(fs, args, 0, "no arguments"); err != nil {
-		return err
+// parseOpen parses the command's arguments (parse) and opens the inbox; callers close it.
+func (e *env) parseOpen(fs *flag.FlagSet, args []string, n int, what string) ([]string, *inbox.Inbox, error) {
+	pos, err := parse(fs, args, n, what)
+	if err != nil {
+		return nil, nil, err
 	}
 	in, err := e.open()
+	return pos, in, err
+}
+
+func cmdCard(e *env, fs *flag.FlagSet, args []string) error {
+	_, in, err := e.parseOpen(fs, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -265,11 +272,7 @@ func cmdCard(e *env, fs *flag.FlagSet, args []string) error {
 }
 
 func cmdImport(e *env, fs *flag.FlagSet, args []string) error {
-	pos, err := parse(fs, args, 1, "one BUNDLE file")
-	if err != nil {
-		return err
-	}
-	in, err := e.open()
+	pos, in, err := e.parseOpen(fs, args, 1, "one BUNDLE file")
 	if err != nil {
 		return err
 	}
@@ -295,10 +298,7 @@ func cmdImport(e *env, fs *flag.FlagSet, args []string) error {
 
 func cmdList(e *env, fs *flag.FlagSet, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args, 0, "no arguments"); err != nil {
-		return err
-	}
-	in, err := e.open()
+	_, in, err := e.parseOpen(fs, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -347,11 +347,7 @@ func note(c inbox.CaseInfo) string {
 }
 
 func cmdRead(e *env, fs *flag.FlagSet, args []string) error {
-	pos, err := parse(fs, args, 1, "one CASE")
-	if err != nil {
-		return err
-	}
-	in, err := e.open()
+	pos, in, err := e.parseOpen(fs, args, 1, "one CASE")
 	if err != nil {
 		return err
 	}
@@ -367,11 +363,7 @@ func cmdRead(e *env, fs *flag.FlagSet, args []string) error {
 func cmdExport(e *env, fs *flag.FlagSet, args []string) error {
 	raw := fs.Bool("raw", false, "write the case's blobs as standard .age files")
 	force := fs.Bool("force", false, "overwrite existing files")
-	pos, err := parse(fs, args, 2, "CASE and DESTDIR")
-	if err != nil {
-		return err
-	}
-	in, err := e.open()
+	pos, in, err := e.parseOpen(fs, args, 2, "CASE and DESTDIR")
 	if err != nil {
 		return err
 	}
