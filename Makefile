@@ -7,7 +7,7 @@ FUZZTIME  ?= 60s
 FUZZMINIMIZETIME ?= 1s
 BENCHTIME ?= 1x
 
-.PHONY: help build test test-short run bench fuzz lint image clean
+.PHONY: help build test test-short run run-dev bench fuzz lint image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -15,14 +15,18 @@ help: ## list the targets
 build: ## build bin/candor and bin/candor-inbox
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-test: ## run every test (race detector on; tor, Chromium and the age CLI are used when installed)
-	$(GO) test -race -timeout 25m $(PKGS)
+test: ## run every test (race detector on, except the load and memory tests of ./reliability, whose figures the race detector distorts)
+	$(GO) test -race -timeout 25m $$($(GO) list $(PKGS) | grep -v '/reliability$$')
+	$(GO) test -timeout 25m ./reliability
 
 test-short: ## quick tests only (no tor network, no browser)
 	$(GO) test -short $(PKGS)
 
-run: build ## build and start Candor on its embedded defaults with a demo reviewer in ./demo
+run: build ## start Candor with a demo reviewer in ./demo, as an onion service when tor is installed
 	$(BIN)/candor demo --dir $(DEMO)
+
+run-dev: build ## start the same demo WITHOUT tor on http://127.0.0.1:8080 (never starts tor; development only)
+	$(BIN)/candor demo --dir $(DEMO) --dev-listen 127.0.0.1:8080
 
 bench: ## run every benchmark once (figures in docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
@@ -38,7 +42,10 @@ fuzz: ## run every fuzz target of every package for FUZZTIME each (default 60s)
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 $(PKGS)
+	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); else $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 $(PKGS); fi
+
+image: ## build the container image from the Dockerfile with buildah and smoke-test it (needs root, buildah, podman, debootstrap)
+	./.ci/image
 
 clean: ## remove build outputs and the demo directory
 	rm -rf $(BIN) $(DEMO)

@@ -171,18 +171,20 @@ func ParseFingerprint(s string) (string, error) {
 
 // ParseCard parses a card and verifies its self-signature. Parsing is strict: the five lines must
 // appear in order, each exactly once, with a single space after each colon, the name and keys in
-// their canonical encodings, and nothing else. Whitespace around the whole card (leading or
-// trailing blank lines) is ignored, and lines may end in "\r\n" (a card pasted from an email).
+// their canonical encodings, and nothing else but comment lines: lines starting with "#" (such as
+// the "# fingerprint:" line that candor-inbox card prints) are ignored wherever they appear, as is
+// whitespace around the whole card (leading or trailing blank lines), and lines may end in "\r\n"
+// (a card pasted from an email). So an admin can paste exactly what the reviewer sent.
 //
 // Errors wrap [ErrInvalidCard] or [ErrSignature].
 func ParseCard(b []byte) (*Card, error) {
 	if len(b) > MaxCardSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidCard, MaxCardSize)
 	}
-	text := strings.ReplaceAll(string(bytes.TrimSpace(b)), "\r\n", "\n")
-	lines := strings.Split(text, "\n")
+	lines := cardLines(b)
 	if len(lines) != 5 {
-		return nil, fmt.Errorf("%w: got %d lines, want 5", ErrInvalidCard, len(lines))
+		return nil, fmt.Errorf("%w: got %d lines, want 5 (besides # comments and blank lines around the card)",
+			ErrInvalidCard, len(lines))
 	}
 	if lines[0] != cardMagic {
 		return nil, fmt.Errorf("%w: the first line is not %q", ErrInvalidCard, cardMagic)
@@ -199,6 +201,19 @@ func ParseCard(b []byte) (*Card, error) {
 		return nil, fmt.Errorf("card self-signature: %w", err)
 	}
 	return c, nil
+}
+
+// cardLines returns the lines of a pasted card: "\r\n" read as "\n", comment lines (starting with
+// "#", such as the "# fingerprint:" line candor-inbox card prints) dropped, and blank lines and
+// spaces around the whole card trimmed.
+func cardLines(b []byte) []string {
+	var kept []string
+	for _, l := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
+		if !strings.HasPrefix(strings.TrimLeft(l, " \t"), "#") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Split(strings.TrimSpace(strings.Join(kept, "\n")), "\n")
 }
 
 // cardFields returns the values of the name, recipient, verify-key and signature lines, in order.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -180,6 +181,8 @@ func TestParseCardRejects(t *testing.T) {
 		{"duplicate name", join(lines[0], lines[1], lines[1], lines[2], lines[3], lines[4]), ErrInvalidCard},
 		{"missing signature", join(lines[:4]...), ErrInvalidCard},
 		{"extra line", text + "comment: hi\n", ErrInvalidCard},
+		{"fingerprint line without #", text + "fingerprint: " + c.Fingerprint() + "\n", ErrInvalidCard},
+		{"only comments", "# candor-card/v1\n# name: Alice\n", ErrInvalidCard},
 		{"blank line inside", join(lines[0], "", lines[1], lines[2], lines[3], lines[4]), ErrInvalidCard},
 		{"no space after colon", replace(1, "name:Alice Example"), ErrInvalidCard},
 		{"two spaces after colon", replace(1, "name:  Alice Example"), ErrInvalidCard},
@@ -212,12 +215,49 @@ func TestParseCardRejects(t *testing.T) {
 	}
 }
 
+// pasted is c as an admin may paste it: what candor-inbox card prints (with its fingerprint
+// comment), with CRLF line ends, a comment on top and blank lines around it.
+func pasted(c *Card) []byte {
+	text := fmt.Sprintf("%s# fingerprint: %s\n", c.Marshal(), c.Fingerprint())
+	return []byte("\r\n# from Alice, 1 December\r\n\r\n" + strings.ReplaceAll(text, "\n", "\r\n") + "\r\n\r\n")
+}
+
+// TestParseCardAcceptsPasted checks each leniency of ParseCard on its own and all together: what
+// candor-inbox card prints, comment lines, surrounding blank lines and CRLF line ends.
+func TestParseCardAcceptsPasted(t *testing.T) {
+	c, _ := testCard(t, "Alice Example", 6)
+	text := string(c.Marshal())
+	tests := []struct{ name, in string }{
+		{"canonical", text},
+		{"candor-inbox card output", text + "# fingerprint: " + c.Fingerprint() + "\n"},
+		{"comment on top", "# Alice's card\n" + text},
+		{"indented comment", "  # Alice's card\n" + text},
+		{"comment between lines", strings.Replace(text, "\nname:", "\n# the name\nname:", 1)},
+		{"blank lines around", "\n\n" + text + "\n\n"},
+		{"CRLF", strings.ReplaceAll(text, "\n", "\r\n")},
+		{"all at once", string(pasted(c))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCard([]byte(tt.in))
+			if err != nil {
+				t.Fatalf("ParseCard: %v", err)
+			}
+			if got.Fingerprint() != c.Fingerprint() || !bytes.Equal(got.Marshal(), c.Marshal()) {
+				t.Errorf("got another card (fingerprint %s, want %s)", got.Fingerprint(), c.Fingerprint())
+			}
+		})
+	}
+}
+
 func FuzzParseCard(f *testing.F) {
 	for i, name := range []string{"Alice Example", "Zoë", "王小明"} {
 		c, _ := testCard(f, name, byte(10+i))
 		f.Add(c.Marshal())
 	}
 	f.Add([]byte("candor-card/v1\nname: x\nrecipient: y\nverify-key: z\nsignature: w\n"))
+	c, _ := testCard(f, "Alice Example", 13)
+	f.Add(pasted(c))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseCard(b)
 		if err != nil {
@@ -227,7 +267,7 @@ func FuzzParseCard(f *testing.F) {
 			return
 		}
 		text := c.Marshal()
-		if got := strings.ReplaceAll(string(bytes.TrimSpace(b)), "\r\n", "\n") + "\n"; got != string(text) {
+		if got := strings.Join(cardLines(b), "\n") + "\n"; got != string(text) {
 			t.Fatalf("accepted a non-canonical card:\n%q\nwant\n%q", got, text)
 		}
 		again, err := ParseCard(text)

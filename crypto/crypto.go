@@ -66,5 +66,5 @@ var (
 	// ErrInvalidCard: a reviewer card is malformed.
 	ErrInvalidCard = errors.New("invalid reviewer card")
 	// ErrInvalidFingerprint: a card fingerprint is malformed.
-	ErrInvalidFingerprint = errors.New("invalid card fingerprint")
+	ErrInvalidFingerprint = errors.New("invalid fingerprint")
 )

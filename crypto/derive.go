@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"filippo.io/age"
 	"golang.org/x/crypto/argon2"
@@ -59,6 +60,12 @@ type Deriver struct {
 	salt   []byte
 	params KDFParams
 	sem    chan struct{}
+
+	// active counts the derivations running now and peak the most seen at once, measured inside
+	// the slot so that a test can prove the bound instead of trusting the semaphore.
+	active, peak atomic.Int64
+	// inSlot, if set (tests only), runs inside the slot before the derivation.
+	inSlot func()
 }
 
 // NewDeriver returns a Deriver. It refuses a salt shorter than [MinSaltSize], parameters below
@@ -95,12 +102,28 @@ func (d *Deriver) Derive(ctx context.Context, r Receipt) (*ReporterKey, error) {
 		return nil, fmt.Errorf("deriving reporter key: %w", ctx.Err())
 	}
 	defer func() { <-d.sem }()
+	d.enter()
+	defer d.active.Add(-1)
+	if d.inSlot != nil {
+		d.inSlot()
+	}
 
 	password := []byte(r.String())
 	out := argon2.IDKey(password, d.salt, d.params.Time, d.params.Memory, d.params.Threads, 64)
 	clear(password)
 	defer clear(out)
 	return newReporterKey(out)
+}
+
+// enter counts a derivation in and raises peak if needed.
+func (d *Deriver) enter() {
+	n := d.active.Add(1)
+	for {
+		p := d.peak.Load()
+		if n <= p || d.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
 }
 
 // newReporterKey splits a 64-byte Argon2id output: bytes 0..31 are the lookup key, 32..63 the seed

@@ -216,8 +216,10 @@ func TestDeriveWaitsForSlot(t *testing.T) {
 	}
 }
 
-// TestDeriveBoundsConcurrency runs more derivations than slots and checks that no more than
-// maxConcurrent hold a slot at once.
+// TestDeriveBoundsConcurrency runs more derivations than slots and counts, inside the derivation,
+// how many run at once: never more than the bound, and exactly the bound while the first
+// derivations are held in their slots (so a semaphore that serialised everything fails too).
+// It replaces a version that sampled len(sem), which the channel itself caps and so could not fail.
 func TestDeriveBoundsConcurrency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs several Argon2id derivations")
@@ -227,21 +229,11 @@ func TestDeriveBoundsConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	peak := make(chan int, 1)
-	go func() {
-		m := 0
-		for {
-			select {
-			case <-stop:
-				peak <- m
-				return
-			default:
-				m = max(m, len(d.sem))
-				time.Sleep(time.Millisecond)
-			}
-		}
-	}()
+	arrived, release := make(chan int64, callers), make(chan struct{})
+	d.inSlot = func() {
+		arrived <- d.active.Load()
+		<-release
+	}
 	var wg sync.WaitGroup
 	for i := range callers {
 		r, _ := NewReceipt(testRand(byte(30 + i)))
@@ -251,9 +243,29 @@ func TestDeriveBoundsConcurrency(t *testing.T) {
 			}
 		})
 	}
+	for i := range slots { // the first derivations hold their slots until released
+		select {
+		case <-arrived:
+		case <-time.After(time.Minute): // a deadlock guard, not a timing assertion
+			close(release)
+			t.Fatalf("only %d of %d derivations could start while the first were held", i, slots)
+		}
+	}
+	if got := d.active.Load(); got != slots {
+		t.Errorf("with %d derivations held in their slots, got %d active, want %d", slots, got, slots)
+	}
+	close(release)
 	wg.Wait()
-	close(stop)
-	if got := <-peak; got > slots || got == 0 {
-		t.Errorf("got peak of %d concurrent derivations, want 1..%d", got, slots)
+	close(arrived)
+	for n := range arrived {
+		if n > slots {
+			t.Errorf("a derivation started with %d running, want at most %d", n, slots)
+		}
+	}
+	if got := d.peak.Load(); got != slots {
+		t.Errorf("got a peak of %d concurrent derivations, want exactly %d", got, slots)
+	}
+	if got := d.active.Load(); got != 0 {
+		t.Errorf("got %d active derivations after all returned, want 0", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // ReceiptWords is the number of words in a receipt code.
@@ -79,7 +80,8 @@ func NewReceipt(rand io.Reader) (Receipt, error) {
 }
 
 // ParseReceipt parses a receipt code as a person might type it: letter case is ignored, and words
-// may be separated by any run of spaces, tabs, line breaks or hyphens.
+// may be separated by any run of spaces (any Unicode space, tabs and line breaks included),
+// hyphens or dashes, dots and commas — the reporter's follow-up page promises exactly this.
 //
 // Errors wrap [ErrInvalidReceipt]. They name the position of an unknown word ("the 3rd word") or
 // the number of words found, but never a word of the input, so they are safe to show and log.
@@ -109,12 +111,32 @@ func ParseReceipt(s string) (Receipt, error) {
 	return r, nil
 }
 
+// ReceiptWordsNotInList tells a person what to fix in a code that [ParseReceipt] refused: the
+// words of s, as typed, that are not in the word list (at most max of them, in order), and how
+// many words s holds. Both depend only on the public word list, never on which codes exist, so
+// they are safe to show to whoever typed s (they are the typed input: never log them). Input
+// longer than ParseReceipt accepts gives nil and 0.
+func ReceiptWordsNotInList(s string, max int) (unknown []string, words int) {
+	if len(s) > maxReceiptInput {
+		return nil, 0
+	}
+	index := receiptWordIndex()
+	fields := strings.FieldsFunc(s, isReceiptSeparator)
+	for _, f := range fields {
+		if _, ok := index[asciiLower(f)]; !ok && len(unknown) < max {
+			unknown = append(unknown, f)
+		}
+	}
+	return unknown, len(fields)
+}
+
 func isReceiptSeparator(r rune) bool {
 	switch r {
-	case ' ', '\t', '\n', '\r', '\v', '\f', '-', '\u00a0':
+	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212', // hyphens, dashes, minus
+		'.', ',', '\u3001', '\u3002': // dots and commas (ideographic too)
 		return true
 	}
-	return false
+	return unicode.IsSpace(r)
 }
 
 // asciiLower folds only ASCII letters: Unicode folding would map look-alikes such as the Kelvin

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -108,7 +109,10 @@ func TestParseReceipt(t *testing.T) {
 		{"unknown 12th", canon + " abacus abacus abacus qqq", "the 12th word"},
 		{"hyphenated list word", "drop-down abdomen abdominal abide abiding ability ablaze able", "the 1st word"},
 		{"kelvin sign", "abacus abdomen abdominal abide abiding ability ablaze \u212Aite", "the 8th word"},
-		{"comma", "abacus, abdomen abdominal abide abiding ability ablaze able", "the 1st word"},
+		{"commas", "abacus, abdomen,abdominal, abide abiding ability ablaze able", ""},
+		{"dots", "abacus.abdomen. abdominal abide abiding ability ablaze able.", ""},
+		{"dashes and no-break spaces", "abacus \u2013 abdomen\u2014abdominal\u00a0abide\u2011abiding\u3000ability ablaze able", ""},
+		{"semicolon", "abacus; abdomen abdominal abide abiding ability ablaze able", "the 1st word"},
 		{"too long", strings.Repeat("abacus ", 100), "too long"},
 	}
 	for _, tt := range tests {
@@ -133,6 +137,29 @@ func TestParseReceipt(t *testing.T) {
 				t.Errorf("got error %q, want it to contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestReceiptWordsNotInList(t *testing.T) {
+	tests := []struct {
+		in      string
+		max     int
+		unknown []string
+		words   int
+	}{
+		{"abacus abdomen abdominal abide abiding ability ablaze able", 8, nil, 8},
+		{"Abacus, ABDOMNE abdominal abide abiding abilty ablaze able", 8, []string{"ABDOMNE", "abilty"}, 8},
+		{"abacus abdomen", 8, nil, 2},
+		{"xx yy zz", 2, []string{"xx", "yy"}, 3},
+		{"drop-down", 8, []string{"drop"}, 2}, // "down" is a word; "drop" is not
+		{"", 8, nil, 0},
+		{strings.Repeat("abacus ", 100), 8, nil, 0},
+	}
+	for _, tt := range tests {
+		unknown, words := ReceiptWordsNotInList(tt.in, tt.max)
+		if !slices.Equal(unknown, tt.unknown) || words != tt.words {
+			t.Errorf("ReceiptWordsNotInList(%.40q) = %q, %d; want %q, %d", tt.in, unknown, words, tt.unknown, tt.words)
+		}
 	}
 }
 
@@ -172,6 +199,15 @@ func FuzzParseReceipt(f *testing.F) {
 	f.Add("drop-down t-shirt yo-yo felt-tip")
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := ParseReceipt(s)
+		unknown, words := ReceiptWordsNotInList(s, 100)
+		if err == nil && (len(unknown) != 0 || words != ReceiptWords) {
+			t.Fatalf("a code that parses has %d words, %d of them unknown", words, len(unknown))
+		}
+		for _, w := range unknown {
+			if !strings.Contains(s, w) {
+				t.Fatalf("unknown word %q is not part of the input", w)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidReceipt) {
 				t.Fatalf("error %v does not wrap ErrInvalidReceipt", err)

@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	"io"
 
@@ -143,6 +144,19 @@ func (v *VerifyKey) Bytes() []byte {
 
 // MarshalBinary returns [VerifyKey.Bytes]; it never fails.
 func (v *VerifyKey) MarshalBinary() ([]byte, error) { return v.Bytes(), nil }
+
+// Fingerprint names the key the way a card's fingerprint names a reviewer: 24 base32 characters
+// in six groups, 120 bits of SHA-256 over the key under its own domain (a key's and a card's
+// fingerprint never coincide). The server's key is compared by this fingerprint when an inbox
+// first trusts it; [ParseFingerprint] accepts either.
+func (v *VerifyKey) Fingerprint() string {
+	h := sha256.New()
+	h.Write([]byte(keyFingerprintDomain))
+	h.Write(v.Bytes())
+	return formatFingerprint(fingerprintEncoding.EncodeToString(h.Sum(nil)[:fingerprintBytes]))
+}
+
+const keyFingerprintDomain = "candor verify key fingerprint v1\n"
 
 // Equal reports whether v and u are the same key.
 func (v *VerifyKey) Equal(u *VerifyKey) bool {

@@ -3,6 +3,7 @@ package crypto
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
@@ -206,4 +207,29 @@ func FuzzParseSigningKey(f *testing.F) {
 			t.Fatalf("own signature: %v", err)
 		}
 	})
+}
+
+func TestVerifyKeyFingerprint(t *testing.T) {
+	a, err := GenerateSigningKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := GenerateSigningKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa := a.Public().Fingerprint()
+	if got, err := ParseFingerprint(strings.ToUpper(strings.ReplaceAll(fa, "-", " "))); err != nil || got != fa {
+		t.Errorf("ParseFingerprint(%q spelled otherwise) = %q, %v; want %q", fa, got, err, fa)
+	}
+	again, err := ParseVerifyKey(a.Public().Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Fingerprint() != fa {
+		t.Errorf("a parsed copy of the key has fingerprint %s, want %s", again.Fingerprint(), fa)
+	}
+	if fb := b.Public().Fingerprint(); fb == fa {
+		t.Errorf("two keys share the fingerprint %s", fa)
+	}
 }

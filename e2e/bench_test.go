@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"candor/onion"
+	"candor/onion/onionkey"
 	"candor/onion/tornet"
 )
 
@@ -72,8 +73,8 @@ func startSink(b *testing.B, n *tornet.Network) *onion.Service {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { os.RemoveAll(dir) })
-	pub, _ := onion.GenerateKey()
-	restricted, _ := onion.GenerateKey()
+	pub, _ := onionkey.GenerateKey()
+	restricted, _ := onionkey.GenerateKey()
 	ctx, cancel := context.WithTimeout(context.Background(), serveTimeout)
 	defer cancel()
 	svc, err := onion.Start(ctx, onion.Config{DataDir: dir, ExtraTorrc: n.ServiceTorrc(), PublicKey: pub,

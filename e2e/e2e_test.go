@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,7 @@ import (
 	"filippo.io/age"
 	"golang.org/x/net/proxy"
 
-	"candor/crypto"
+	"candor/candortest"
 	"candor/internal/testenv"
 	"candor/onion/tornet"
 )
@@ -42,10 +41,6 @@ var (
 	netOnce sync.Once
 	testNet *tornet.Network
 	netErr  error
-
-	binMu  sync.Mutex
-	bins   = map[bool]string{} // race → path
-	binDir string
 )
 
 func TestMain(m *testing.M) {
@@ -53,9 +48,7 @@ func TestMain(m *testing.M) {
 	if testNet != nil {
 		testNet.Close()
 	}
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	candortest.RemoveBinaries()
 	os.Exit(code)
 }
 
@@ -90,36 +83,9 @@ func skipShort(tb testing.TB) {
 	}
 }
 
-// candorBin builds cmd/candor once per mode (race: with the race detector) and returns its path.
+// candorBin returns cmd/candor built once per mode (race: with the race detector).
 func candorBin(tb testing.TB, race bool) string {
-	tb.Helper()
-	binMu.Lock()
-	defer binMu.Unlock()
-	if p, ok := bins[race]; ok {
-		return p
-	}
-	if binDir == "" {
-		d, err := os.MkdirTemp("", "candor-e2e-bin")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		binDir = d
-	}
-	p := filepath.Join(binDir, "candor")
-	args := []string{"build", "-o"}
-	if race {
-		p += "-race"
-		args = append(args, p, "-race")
-	} else {
-		args = append(args, p)
-	}
-	cmd := exec.Command("go", append(args, "candor/cmd/candor")...) // go test puts its go first on PATH
-	cmd.Dir = testenv.RepoRoot(tb)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	bins[race] = p
-	return p
+	return candortest.Binary(tb, "candor/cmd/candor", race)
 }
 
 // reviewer is a reviewer of a test installation; id decrypts what is sealed to them.
@@ -160,23 +126,8 @@ func newInstall(tb testing.TB, bin string, names ...string) *install {
 
 func newReviewer(tb testing.TB, dir, name string) reviewer {
 	tb.Helper()
-	id, err := age.GenerateHybridIdentity()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sk, err := crypto.GenerateSigningKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	card, err := crypto.NewCard(name, id.Recipient().String(), sk)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	file := filepath.Join(dir, strings.ToLower(name)+".card")
-	if err := os.WriteFile(file, card.Marshal(), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return reviewer{name: name, id: id, fp: card.Fingerprint(), card: file}
+	r := candortest.NewReviewer(tb, name)
+	return reviewer{name: name, id: r.ID, fp: r.FP, card: r.CardFile(tb, dir)}
 }
 
 // run runs a candor command that must succeed within a minute and returns its stdout.
@@ -342,22 +293,7 @@ func alive(pid int) bool {
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type syncBuffer = candortest.Buffer
 
 // onionClient returns an HTTP client that reaches onion services through the SOCKS5 proxy socks.
 // Each request has its own circuit stream (no keep-alive), bounded by timeout.

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"candor/internal/bundle"
@@ -30,7 +29,7 @@ import (
 func TestOnionEndToEnd(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	chromium := testenv.Chromium(t)
+	testenv.Chromium(t) // skips, with the install hint, before the Tor network starts
 	n := network(t)
 	in := newInstall(t, candorBin(t, raceEnabled), "Alice", "Bob")
 	cred := issueCredential(t, in, in.reviewers[0])
@@ -41,7 +40,7 @@ func TestOnionEndToEnd(t *testing.T) {
 
 	var receipt string
 	t.Run("reporter in Chromium without JavaScript", func(t *testing.T) {
-		receipt = reportInBrowser(t, chromium, n.SOCKSAddr(), "http://"+srv.public)
+		receipt = reportInBrowser(t, n.SOCKSAddr(), "http://"+srv.public)
 	})
 	t.Run("sync pull through the restricted onion", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), networkTimeout)
@@ -98,8 +97,8 @@ const reportText = "The depot manager sells fuel cards on the side."
 
 // reportInBrowser submits a report with one file through the public onion at base, with page
 // scripts disabled, logs in with the receipt and checks the case page. It returns the receipt code.
-func reportInBrowser(t *testing.T, chromium, socks, base string) string {
-	ctx := browser(t, chromium, socks, base)
+func reportInBrowser(t *testing.T, socks, base string) string {
+	ctx := browser(t, socks, base)
 	shots := screenshotDir(t)
 	file := filepath.Join(t.TempDir(), "fuel-cards.csv")
 	os.WriteFile(file, []byte("card,litres\n0042,1200\n"), 0o600)
@@ -150,21 +149,10 @@ func reportInBrowser(t *testing.T, chromium, socks, base string) string {
 // Like Tor Browser, it treats the onion origin as a secure context. Stock Chromium does not: on an
 // http:// origin it sends no Sec-Fetch-Site header, and under our Referrer-Policy no-referrer its form
 // POSTs carry "Origin: null", which the server's cross-origin check (rightly) refuses.
-func browser(t *testing.T, chromium, socks, origin string) context.Context {
+func browser(t *testing.T, socks, origin string) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.ProxyServer("socks5://"+socks), chromedp.Flag("unsafely-treat-insecure-origin-as-secure", origin))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancelT)
-	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled,
-		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("disabling scripts: %v", err)
-	}
-	return ctx
+	return testenv.Browser(t, 3*time.Minute, chromedp.ProxyServer("socks5://"+socks),
+		chromedp.Flag("unsafely-treat-insecure-origin-as-secure", origin))
 }
 
 // credential is what a reviewer's online machine holds: a sync token and the client-auth line for

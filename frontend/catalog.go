@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"candor/internal/envelope"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,6 +120,12 @@ func goKeys() []string {
 	for _, s := range Statuses() {
 		keys = append(keys, "status."+s)
 	}
+	for _, o := range envelope.Outcomes() {
+		keys = append(keys, "outcome."+o)
+	}
+	for _, k := range InfoKinds() {
+		keys = append(keys, "info."+k)
+	}
 	for _, k := range ErrorKeys() {
 		keys = append(keys, k.TitleKey(), k.MessageKey())
 	}
@@ -126,4 +133,6 @@ func goKeys() []string {
 }
 
 // goPluralKeys are the tn-style keys the Go code uses.
-func goPluralKeys() []string { return []string{"size.bytes", "limit.files", "limit.chars"} }
+func goPluralKeys() []string {
+	return []string{"size.bytes", "limit.files", "limit.chars", "followup.words"}
+}

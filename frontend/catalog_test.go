@@ -46,7 +46,7 @@ func TestCatalogsComplete(t *testing.T) {
 				}
 			}
 			for k := range c.msgs {
-				if !used[k] {
+				if !used[k] && !strings.HasPrefix(k, DeskKeyPrefix) { // the desk's test checks its keys
 					t.Errorf("key %q is never used", k)
 				}
 			}

@@ -26,7 +26,13 @@ const (
 	ErrorNotFound          ErrorKey = "not_found"          // (404)
 	ErrorMethodNotAllowed  ErrorKey = "method_not_allowed" // (405)
 	ErrorBusy              ErrorKey = "busy"               // global caps, KDF semaphore full (503)
+	ErrorOverBudget        ErrorKey = "over_budget"        // this Tor circuit's budget is spent (429)
+	ErrorStorageFull       ErrorKey = "storage_full"       // the server's disk is full (503)
 	ErrorInternal          ErrorKey = "internal"           // anything else (500)
+	ErrorEmptyReport       ErrorKey = "empty_report"       // no text, no answer, no file (400)
+	ErrorEmptyMessage      ErrorKey = "empty_message"      // a follow-up without text or file (400)
+	ErrorAlreadyReceived   ErrorKey = "already_received"   // a form token that made a case before (409)
+	ErrorReceiptShown      ErrorKey = "receipt_shown"      // the receipt page after it was shown once (410)
 )
 
 // ErrorKeys returns every ErrorKey.
@@ -34,7 +40,8 @@ func ErrorKeys() []ErrorKey {
 	return []ErrorKey{ErrorTooLarge, ErrorTooManyFiles, ErrorMessageTooLong, ErrorUploadsBusy,
 		ErrorUploadInterrupted, ErrorMalformedForm, ErrorUnknownCategory, ErrorUnknownReviewer,
 		ErrorNoReviewer, ErrorInvalidFilename, ErrorWrongReceipt, ErrorSessionExpired,
-		ErrorCrossOrigin, ErrorNotFound, ErrorMethodNotAllowed, ErrorBusy, ErrorInternal}
+		ErrorCrossOrigin, ErrorNotFound, ErrorMethodNotAllowed, ErrorBusy, ErrorOverBudget, ErrorStorageFull, ErrorInternal,
+		ErrorEmptyReport, ErrorEmptyMessage, ErrorAlreadyReceived, ErrorReceiptShown}
 }
 
 // Status returns the HTTP status for k (500 for an unknown key).
@@ -42,11 +49,17 @@ func (k ErrorKey) Status() int {
 	switch k {
 	case ErrorTooLarge, ErrorTooManyFiles, ErrorMessageTooLong:
 		return http.StatusRequestEntityTooLarge
-	case ErrorUploadsBusy, ErrorBusy:
+	case ErrorUploadsBusy, ErrorBusy, ErrorStorageFull:
 		return http.StatusServiceUnavailable
+	case ErrorOverBudget:
+		return http.StatusTooManyRequests
 	case ErrorUploadInterrupted, ErrorMalformedForm, ErrorUnknownCategory, ErrorUnknownReviewer,
-		ErrorNoReviewer, ErrorInvalidFilename:
+		ErrorNoReviewer, ErrorInvalidFilename, ErrorEmptyReport, ErrorEmptyMessage:
 		return http.StatusBadRequest
+	case ErrorAlreadyReceived:
+		return http.StatusConflict
+	case ErrorReceiptShown:
+		return http.StatusGone
 	case ErrorWrongReceipt, ErrorSessionExpired, ErrorCrossOrigin:
 		return http.StatusForbidden
 	case ErrorNotFound:
@@ -68,9 +81,9 @@ func (k ErrorKey) back() string {
 	switch k {
 	case ErrorTooLarge, ErrorTooManyFiles, ErrorMessageTooLong, ErrorUploadsBusy,
 		ErrorUploadInterrupted, ErrorMalformedForm, ErrorUnknownCategory, ErrorUnknownReviewer,
-		ErrorNoReviewer, ErrorInvalidFilename:
+		ErrorNoReviewer, ErrorInvalidFilename, ErrorEmptyReport:
 		return "/report"
-	case ErrorWrongReceipt, ErrorSessionExpired:
+	case ErrorWrongReceipt, ErrorSessionExpired, ErrorEmptyMessage:
 		return "/followup"
 	}
 	return "/"
@@ -100,6 +113,48 @@ func (f *Frontend) Error(p Page, k ErrorKey, lim Limits) ErrorData {
 	case ErrorMessageTooLong:
 		d.Limit = c.format(en, "limit.chars."+c.plural(lim.MaxMessageChars),
 			formatInt(c.format(en, "number.group"), int64(lim.MaxMessageChars)))
+	}
+	return d
+}
+
+// Field names the part of a submission form that k is about ("message", "reviewers", "files"),
+// or "" when k concerns the whole form.
+func (k ErrorKey) Field() string {
+	switch k {
+	case ErrorMessageTooLong, ErrorEmptyReport, ErrorEmptyMessage:
+		return "message"
+	case ErrorNoReviewer, ErrorUnknownReviewer:
+		return "reviewers"
+	case ErrorTooLarge, ErrorTooManyFiles, ErrorInvalidFilename:
+		return "files"
+	}
+	return ""
+}
+
+// Problem returns k as a problem of a refused form: the error's message (and the exceeded
+// limit) for the summary, and its heading (and the limit) next to the field it concerns.
+func (f *Frontend) Problem(p Page, k ErrorKey, lim Limits) Problem {
+	d := f.Error(p, k, lim)
+	pr := Problem{Field: k.Field(), Heading: d.Heading, Summary: d.Message}
+	limit := ""
+	if d.Limit != "" {
+		limit = " " + f.T(p.Lang, "error.limit", d.Limit)
+	}
+	pr.Summary += limit
+	if pr.Field != "" {
+		pr.Fix = d.Heading + "." + limit
+	}
+	return pr
+}
+
+// OverBudget returns the data of the page for a request over its Tor circuit's budget: wait
+// minutes (at least 1), or open a new identity in Tor Browser (a new circuit). back is where the
+// "go back" link leads.
+func (f *Frontend) OverBudget(p Page, minutes int, back string) ErrorData {
+	d := f.Error(p, ErrorOverBudget, Limits{})
+	d.Wait = max(minutes, 1)
+	if back != "" {
+		d.Back = back
 	}
 	return d
 }

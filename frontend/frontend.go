@@ -52,11 +52,12 @@ const (
 	PageCase      = "case"      // data: CaseData
 	PageError     = "error"     // data: ErrorData
 	PageLoggedOut = "loggedout" // data: LoggedOutData
+	PageInfo      = "info"      // data: InfoData
 )
 
 // Pages returns the names of all pages, in a fixed order.
 func Pages() []string {
-	return []string{PageLanding, PageReport, PageReceipt, PageFollowup, PageCase, PageError, PageLoggedOut}
+	return []string{PageLanding, PageReport, PageReceipt, PageFollowup, PageCase, PageError, PageLoggedOut, PageInfo}
 }
 
 // DefaultLanguage is the tag [Frontend.Negotiate] falls back to.
@@ -109,22 +110,7 @@ func New() (*Frontend, error) {
 // parsePages parses the layout once and every page on a clone of it, so that
 // each page can fill or override the layout's blocks.
 func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("frontend: parsing layout: %w", err)
-	}
-	set := map[string]*template.Template{}
-	for _, name := range Pages() {
-		t, err := base.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("frontend: cloning layout: %w", err)
-		}
-		if t, err = t.ParseFS(templateFiles, "templates/"+name+".html"); err != nil {
-			return nil, fmt.Errorf("frontend: parsing page %s: %w", name, err)
-		}
-		set[name] = t
-	}
-	return set, nil
+	return parseSet(funcs, templateFiles, nil, Pages())
 }
 
 // Render writes page, filled with data, to w. data must be the page's data type

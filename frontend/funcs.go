@@ -1,8 +1,10 @@
 package frontend
 
 import (
+	"candor/internal/envelope"
 	"fmt"
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template/parse"
@@ -18,7 +20,11 @@ import (
 //	size BYTES        a byte count, e.g. "2 GiB", "1,5 MiB"
 //	num N             an integer with the language's digit grouping
 //	status S          a case status in words
+//	outcome O         a closed case's outcome in words ("" for an unknown word)
+//	outcomes          the outcome words (envelope.Outcomes), for a chooser
 //	user S            user-supplied text with bidi controls neutralised
+//	kept S            a reporter's own text, for a <textarea>: escaped, bidi controls kept as
+//	                  character references so that the text is sent back unchanged
 //	field ID          the HTML id of questionnaire field ID
 //	local URL         URL if it is a same-site path, else "/"
 //	extraFiles        the numbers of the extra single-file inputs
@@ -30,13 +36,21 @@ func (f *Frontend) funcs(c *catalog) template.FuncMap {
 		"tn": func(key string, n int, args ...any) string {
 			return c.format(en, key+"."+c.plural(n), append([]any{n}, args...)...)
 		},
-		"date":   func(d day.Day) string { return formatDate(c, en, d) },
-		"size":   func(n int64) string { return formatSize(c, en, n) },
-		"num":    func(n any) (string, error) { return formatNum(t("number.group"), n) },
-		"status": func(s string) string { return formatStatus(c, en, s) },
-		"user":   neutraliseBidi,
-		"field":  func(id string) string { return "q-" + id },
-		"local":  localPath,
+		"date":     func(d day.Day) string { return formatDate(c, en, d) },
+		"size":     func(n int64) string { return formatSize(c, en, n) },
+		"num":      func(n any) (string, error) { return formatNum(t("number.group"), n) },
+		"status":   func(s string) string { return formatStatus(c, en, s) },
+		"outcomes": envelope.Outcomes,
+		"outcome": func(o string) string {
+			if slices.Contains(envelope.Outcomes(), o) {
+				return c.format(en, "outcome."+o)
+			}
+			return ""
+		},
+		"user":  neutraliseBidi,
+		"kept":  keptText,
+		"field": func(id string) string { return "q-" + id },
+		"local": localPath,
 		// extraFiles numbers the single-file inputs shown after the "multiple"
 		// one, for browsers or users that pick one file per input.
 		"extraFiles": func() []int { return []int{2, 3, 4} },
@@ -123,6 +137,35 @@ func neutraliseBidi(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// keptText escapes a reporter's own text for the content of a <textarea> (where html/template
+// leaves template.HTML as it is). Unlike user, it keeps the bidi controls, as character
+// references: the text goes back into the reporter's own form and must be sent again unchanged,
+// and a control inside a text area cannot reorder the page around it.
+func keptText(s string) template.HTML {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069'):
+			fmt.Fprintf(&b, "&#x%x;", r)
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '"':
+			b.WriteString("&#34;")
+		case r == '\'':
+			b.WriteString("&#39;")
+		case r == 0:
+			b.WriteString("\ufffd")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return template.HTML(b.String())
 }
 
 // localPath returns u if it is a path on this site ("/x", not "//host/x" nor

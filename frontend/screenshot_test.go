@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"bytes"
+	"candor/internal/testenv"
 	"context"
 	"image"
 	"image/png"
@@ -14,12 +15,9 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // csp is the Content-Security-Policy the server sends (DESIGN §9); the test
 // server sends it too, so a screenshot shows what the policy lets through.
@@ -55,19 +53,7 @@ func pageServer(t *testing.T, f *Frontend) *httptest.Server {
 // at its Safest level runs.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skip("chromium not found; install it with: apt-get install chromium")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("disabling scripts: %v", err)
-	}
-	return ctx
+	return testenv.Browser(t, 10*time.Minute)
 }
 
 // viewports: a desktop window, the same window at 200 % zoom (half the CSS

@@ -29,7 +29,7 @@ func (in *Inbox) checkReplies(p *parsed) error {
 	var cards map[string]*crypto.Card
 	var seen map[replyKey][16]byte
 	for _, b := range p.blobs {
-		if b.Kind != bundle.BlobReply {
+		if !signedBlob(b.Kind) {
 			continue
 		}
 		if cards == nil {
@@ -105,7 +105,7 @@ func (in *Inbox) knownCards(p *parsed) (map[string]*crypto.Card, error) {
 
 // checkReply verifies one reply blob with its author's card (nil if the inbox has none).
 func checkReply(p *parsed, b *bundle.Blob, card *crypto.Card) error {
-	where := fmt.Sprintf("reply %s in case %s, claimed author %s",
+	where := fmt.Sprintf("%s %s in case %s, claimed author %s", kindName(b.Kind),
 		hex.EncodeToString(b.ID[:]), hex.EncodeToString(b.Case[:]), b.Author)
 	if card == nil {
 		return fmt.Errorf("%w: %s: no card with that fingerprint, so its signature cannot be "+
@@ -117,12 +117,15 @@ func checkReply(p *parsed, b *bundle.Blob, card *crypto.Card) error {
 	if int64(len(b.Header))+b.Size > envelope.MaxBodyLen {
 		return fmt.Errorf("%w: %s: larger than any reply envelope (nothing imported)", ErrForged, where)
 	}
-	body, err := p.ageFile(b.ID)
+	body, err := p.signedBody(b)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %s: %w (nothing imported)", ErrForged, where, err)
 	}
 	e := &envelope.Envelope{Kind: envelope.KindReply, Reviewer: b.Author, Seq: b.Seq, Case: b.Case,
-		Day: b.SignedDay, Body: body, Sig: b.Sig}
+		Day: b.SignedDay, Feedback: b.Feedback, Body: body, Sig: b.Sig}
+	if b.Kind == bundle.BlobNote {
+		e.Kind = envelope.KindNote
+	}
 	if err := envelope.Verify(e, card.VerifyKey()); err != nil {
 		return fmt.Errorf("%w: %s: the signature does not verify with that reviewer's card "+
 			"(nothing imported): %w", ErrForged, where, err)

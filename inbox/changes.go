@@ -69,48 +69,24 @@ func checkChange(c *bundle.Change, card *crypto.Card) error {
 		return fmt.Errorf("%w: %s: no card with that fingerprint, so its signature cannot be "+
 			"checked (nothing imported)", ErrForged, where)
 	}
-	e := &envelope.Envelope{Kind: envelope.Kind(c.Kind), Reviewer: c.Author, Seq: c.Seq, Case: c.Case,
-		Day: c.Day, Status: c.Status, Hold: c.Hold, Sig: c.Sig}
-	if err := envelope.Verify(e, card.VerifyKey()); err != nil {
+	if err := envelope.Verify(c.Envelope(), card.VerifyKey()); err != nil {
 		return fmt.Errorf("%w: %s: the signature does not verify with that reviewer's card "+
 			"(nothing imported): %w", ErrForged, where, err)
 	}
 	return nil
 }
 
-func changeName(k bundle.ChangeKind) string {
-	if k == bundle.ChangeHold {
-		return "hold"
-	}
-	return "status"
-}
+func changeName(k bundle.ChangeKind) string { return envelope.Kind(k).String() }
 
 // derive returns the status and the holders (sorted) that the verified changes of one case, in the
-// order the server applied them, say.
+// order the server applied them, leave in effect ("the latest signed change wins",
+// envelope.Resolve: the server applies the same rule with envelope.TakesEffect).
 func derive(changes []*bundle.Change) (string, []string) {
-	status := envelope.StatusReceived
-	var lastStatus *bundle.Change
-	lastHold := map[string]*bundle.Change{}
-	for _, c := range changes {
-		switch c.Kind {
-		case bundle.ChangeStatus:
-			if lastStatus == nil || c.Day >= lastStatus.Day {
-				lastStatus, status = c, c.Status
-			}
-		case bundle.ChangeHold:
-			if o := lastHold[c.Author]; o == nil || c.Day >= o.Day {
-				lastHold[c.Author] = c
-			}
-		}
+	cs := make([]envelope.Change, len(changes))
+	for i, c := range changes {
+		cs[i] = envelope.Change{Kind: envelope.Kind(c.Kind), Author: c.Author, Day: c.Day, Status: c.Status, Hold: c.Hold}
 	}
-	var holds []string
-	for a, c := range lastHold {
-		if c.Hold {
-			holds = append(holds, a)
-		}
-	}
-	slices.Sort(holds)
-	return status, holds
+	return envelope.Resolve(cs)
 }
 
 // sameSet reports whether a and b hold the same strings, ignoring order and repetition.

@@ -32,18 +32,35 @@ var (
 // Meta keys.
 var (
 	metaServerKey = []byte("server-key")
-	metaOrigin    = []byte("origin")
-	metaCursor    = []byte("cursor")
-	metaSeq       = []byte("seq")
+	// metaExpectServer: the server key fingerprint the reviewer confirmed (TrustServer) before the
+	// first import; cleared when that import pins the key.
+	metaExpectServer = []byte("expect-server")
+	metaOrigin       = []byte("origin")
+	metaCursor       = []byte("cursor")
+	metaSeq          = []byte("seq")
 )
 
 // Event is one case-log entry about a case, as the inbox verified it.
 type Event struct {
-	Index int64   `json:"index"`
+	Epoch int     `json:"epoch,omitempty"` // the log epoch the entry was first seen in
+	Index int64   `json:"index"`           // its index in that epoch's log
 	Type  string  `json:"type"`
 	Day   day.Day `json:"day"`
 	Actor string  `json:"actor"`
 	Value string  `json:"value,omitempty"`
+	// Subject is the entry's subject hash (hex): a message's header hash, a commitment.
+	Subject string `json:"subject,omitempty"`
+	// Lost: a restore from a backup dropped this entry from the server's log (see Restore).
+	Lost bool `json:"lost,omitempty"`
+}
+
+// same reports whether e and o record one entry: the same position in one epoch, or the same
+// event re-logged by a restore into a later epoch.
+func (e Event) same(o Event) bool {
+	if e.Epoch == o.Epoch {
+		return e.Index == o.Index
+	}
+	return e.Type == o.Type && e.Day == o.Day && e.Actor == o.Actor && e.Value == o.Value && e.Subject == o.Subject
 }
 
 // caseRecord is what the inbox keeps of a case.
@@ -62,6 +79,12 @@ type caseRecord struct {
 	Events            []Event  `json:"events"`
 	Deleted           bool     `json:"deleted"`
 	Missing           bool     `json:"missing"` // gone from the server without a logged deletion
+	// Commitment is the recipient-set commitment (hex) the case's verified log entries carry.
+	Commitment string `json:"commitment,omitempty"`
+	// Salt is the commitment's salt, so that replies are sealed to the committed set only.
+	Salt string `json:"salt,omitempty"`
+	// Team work (team.go), derived from verified signatures at each import.
+	Team teamState `json:"team"`
 }
 
 // blobRecord is what the inbox keeps of a blob besides its file.
@@ -77,6 +100,10 @@ type blobRecord struct {
 	// Seq is a signed reply's envelope sequence number: the inbox refuses a second reply with the
 	// same author and Seq (the server replaying a genuine reply as a new one).
 	Seq uint64 `json:"seq,omitempty"`
+	// HeaderHash is SHA-256 of the blob's age header (hex): the subject of its log entry.
+	HeaderHash string `json:"header_hash,omitempty"`
+	// Feedback: a signed reply that is the Directive's feedback.
+	Feedback bool `json:"feedback,omitempty"`
 }
 
 func (in *Inbox) createBuckets() error {

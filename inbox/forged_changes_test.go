@@ -129,11 +129,14 @@ func TestForgedStatusAndHoldAreRefused(t *testing.T) {
 	signed := func(c *bundle.Case, author string, key *crypto.SigningKey, seq uint64, status string) *bundle.Change {
 		e := &envelope.Envelope{Kind: envelope.KindStatus, Reviewer: author, Seq: seq, Case: c.ID,
 			Day: c.Received + 10, Status: status}
+		if status == envelope.StatusClosed {
+			e.Outcome = envelope.OutcomeReferred
+		}
 		if err := envelope.Sign(e, key); err != nil {
 			t.Fatal(err)
 		}
 		return &bundle.Change{Case: c.ID, Kind: bundle.ChangeStatus, Author: author, Seq: seq, Day: e.Day,
-			Status: status, Sig: e.Sig}
+			Status: status, Outcome: e.Outcome, Sig: e.Sig}
 	}
 	kind := func(chs []*bundle.Change, k bundle.ChangeKind) *bundle.Change {
 		for _, ch := range chs {
@@ -159,7 +162,8 @@ func TestForgedStatusAndHoldAreRefused(t *testing.T) {
 			return chs
 		}},
 		{"status change altered", func(c *bundle.Case, chs []*bundle.Change) []*bundle.Change {
-			kind(chs, bundle.ChangeStatus).Status, c.Status = envelope.StatusClosed, envelope.StatusClosed
+			ch := kind(chs, bundle.ChangeStatus)
+			ch.Status, ch.Outcome, c.Status = envelope.StatusClosed, envelope.OutcomeReferred, envelope.StatusClosed
 			return chs
 		}},
 		{"hold flipped to a release", func(c *bundle.Case, chs []*bundle.Change) []*bundle.Change {
@@ -216,7 +220,7 @@ func TestForgedStatusAndHoldAreRefused(t *testing.T) {
 		t.Fatalf("after the genuine import: got %+v, want status in-review held by %s", cs, f.bfp)
 	}
 	// A's genuine status change: the latest change decides, B's hold stays.
-	if err := f.in.SetStatus(cs[0].Case, envelope.StatusClosed); err != nil {
+	if err := f.in.CloseCase(cs[0].Case, envelope.OutcomeReferred); err != nil {
 		t.Fatal(err)
 	}
 	ob := filepath.Join(t.TempDir(), "outbox")

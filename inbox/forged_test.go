@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 
+	"candor/candortest"
 	"candor/crypto"
 	"candor/inbox"
 	"candor/internal/bundle"
@@ -47,6 +48,9 @@ func newReplyFixture(t *testing.T) *replyFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
+	if err := b.TrustServer(f.srv.ServerKey()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.srv.Submit("the report", []string{f.fp, bfp}); err != nil {
 		t.Fatal(err)
 	}
@@ -125,39 +129,17 @@ func (f *replyFixture) rewrite(fn func(b *bundle.Blob, payload []byte) []byte) s
 }
 
 func copyRecord(w *bundle.Writer, rec bundle.Record, r io.Reader, reply func(*bundle.Blob, []byte) []byte) error {
-	switch rec := rec.(type) {
-	case *bundle.Header:
-		return w.Header(rec)
-	case *bundle.Checkpoint:
-		return w.Checkpoint(&rec.SignedCheckpoint)
-	case *bundle.Consistency:
-		return w.Consistency(rec)
-	case *bundle.LogEntry:
-		return w.LogEntry(rec)
-	case *bundle.Case:
-		return w.Case(rec)
-	case *bundle.Change:
-		return w.Change(rec)
-	case *bundle.Card:
-		return w.Card(rec)
-	case *bundle.CaseIndex:
-		return w.CaseIndex(rec)
-	case *bundle.Blob:
-		p, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		if rec.Kind == bundle.BlobReply {
-			p = reply(rec, p)
-			rec.Size = int64(len(p))
-		}
-		pw, err := w.Blob(rec)
-		if err == nil {
-			_, err = pw.Write(p)
-		}
+	b, ok := rec.(*bundle.Blob)
+	if !ok || b.Kind != bundle.BlobReply {
+		return candortest.CopyRecord(w, rec, r)
+	}
+	p, err := io.ReadAll(r)
+	if err != nil {
 		return err
 	}
-	return errors.New("unknown record")
+	p = reply(b, p)
+	b.Size = int64(len(p))
+	return candortest.CopyRecord(w, rec, bytes.NewReader(p))
 }
 
 // TestForgedReplyIsRefused: replies the server invented, altered or attributed to another

@@ -3,8 +3,9 @@ package inbox
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"candor/crypto"
 	"candor/internal/bundle"
+	"candor/internal/envelope"
 	"candor/internal/logentry"
 )
 
@@ -29,27 +31,36 @@ type ImportResult struct {
 	Cases      int      // case records in the bundle
 	Blobs      int      // blobs in the bundle
 	NewBlobs   int      // blobs the inbox did not have
-	Entries    int      // log entries in the bundle
-	Deleted    []string // cases whose logged deletion the bundle carried
+	Entries    int      // log entries addressed to this reviewer in the bundle
+	Others     int      // log entries addressed to other reviewers (only their existence is known)
+	Deleted    []string // cases whose logged deletion the bundle carried (purged from the inbox)
+	Destroy    []string // files and directories exported from the deleted cases: destroy them
 	Missing    []string // known cases missing from the server without a logged deletion
 	FirstPin   bool     // this import pinned the server key
+	ServerKey  string   // the server key's fingerprint
 	Since, Til uint64
+	Origin     string   // the log's origin (its epoch)
+	Witnesses  []string // the witnesses that cosigned the checkpoint
+	Restore    *Restore // the restore that started the bundle's epoch, if this import is its first
 }
 
 // parsed is a verified bundle, held in memory but for the blob payloads (in temporary files).
 type parsed struct {
-	header  *bundle.Header
-	cp      *logentry.SignedCheckpoint
-	proofs  map[int64]tlog.TreeProof
-	entries []*bundle.LogEntry
-	cases   []*bundle.Case
-	changes []*bundle.Change
-	cards   [][]byte
-	index   *bundle.CaseIndex
-	blobs   []*bundle.Blob
-	temps   map[[16]byte]string // blob ID → temporary file
-	small   map[[16]byte][]byte // blob ID → age file, for blobs of at most smallBlob bytes
-	inMem   int64
+	header    *bundle.Header
+	note      []byte
+	alarms    []*bundle.Alarm
+	sealedKey *bundle.SealedKey
+	leaves    *bundle.LeafList
+	cases     []*bundle.Case
+	changes   []*bundle.Change
+	cards     [][]byte
+	index     *bundle.CaseIndex
+	install   *bundle.Installation
+	blobs     []*bundle.Blob
+	temps     map[[16]byte]string // blob ID → temporary file
+	small     map[[16]byte][]byte // blob ID → age file, for blobs of at most smallBlob bytes
+	inMem     int64
+	home      string // the inbox's home, for purging blob files
 }
 
 // Blobs of at most smallBlob bytes are kept in inbox.db instead of a file of their own (creating
@@ -68,9 +79,12 @@ func (p *parsed) cleanup() {
 // Import verifies the bundle at path and stores it. It reads the file twice: first to check the
 // server's signature under the pinned key (pinning it on the first import) without storing
 // anything, then to read the records — blob payloads into temporary files — and to check the
-// signature again, every inclusion proof, the cards and the log's consistency with every
-// checkpoint the inbox has kept. Only then are the blobs moved into place and the records
-// committed in one transaction. Importing the same bundle again changes nothing.
+// signature again; the checkpoint note with the log's keys and the configured witnesses; the leaf
+// list against every checkpoint the inbox has kept (nothing addressed to this reviewer withheld);
+// each case's recipients against the set its log entries commit to; the cards and the reviewers'
+// signatures. Only then are the blobs moved into place and the records committed in one
+// transaction. Importing the same bundle again changes nothing; an older one is refused
+// (ErrOldBundle) and changes nothing either.
 func (in *Inbox) Import(path string) (*ImportResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -83,6 +97,9 @@ func (in *Inbox) Import(path string) (*ImportResult, error) {
 		v, first, err = in.choose(h)
 		return v, err
 	}); err != nil {
+		if errors.Is(err, bundle.ErrVersion) && isOutbox(f) {
+			return nil, ErrOutbox
+		}
 		return nil, bundleErr(err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -93,18 +110,33 @@ func (in *Inbox) Import(path string) (*ImportResult, error) {
 		return nil, bundleErr(err)
 	}
 	defer p.cleanup()
-	if err := in.verify(p); err != nil {
+	lv, err := in.verify(p)
+	if err != nil {
 		return nil, err
 	}
-	res, err := in.commit(p)
-	if err == nil {
-		res.FirstPin = first
+	res, err := in.commit(p, lv)
+	if err != nil {
+		return nil, err
+	}
+	res.FirstPin, res.ServerKey = first, v.Fingerprint()
+	if len(res.Deleted) > 0 {
+		err = in.compactDB() // purged ciphertext must not survive in free pages
 	}
 	return res, err
 }
 
+// isOutbox reports whether f starts like an outbox file.
+func isOutbox(f io.ReadSeeker) bool {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false
+	}
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	return envelope.IsOutbox(head[:n])
+}
+
 func bundleErr(err error) error {
-	for _, e := range []error{ErrOtherServer, ErrOtherReviewer} {
+	for _, e := range []error{ErrOtherServer, ErrOtherReviewer, ErrServerUnconfirmed} {
 		if errors.Is(err, e) {
 			return err
 		}
@@ -113,29 +145,101 @@ func bundleErr(err error) error {
 }
 
 // choose checks the header against this inbox and returns the verifier of the pinned server key.
+// With no key pinned yet (the first import) the bundle's key must have the fingerprint the
+// reviewer confirmed with TrustServer: the inbox never trusts a server on first use unasked.
 func (in *Inbox) choose(h *bundle.Header) (*crypto.VerifyKey, bool, error) {
 	if h.Reviewer != in.fp {
 		return nil, false, fmt.Errorf("%w: it is for %s, this inbox is %s", ErrOtherReviewer, h.Reviewer, in.fp)
 	}
-	var pinned, origin []byte
+	var pinned, origin, expect []byte
 	in.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMeta)
 		pinned, origin = bytes.Clone(b.Get(metaServerKey)), bytes.Clone(b.Get(metaOrigin))
+		expect = bytes.Clone(b.Get(metaExpectServer))
 		return nil
 	})
-	if pinned != nil && (!bytes.Equal(pinned, h.ServerKey) || string(origin) != h.ServerOrigin) {
+	// The origin is bound to the key (checkLog checks it is an epoch origin of the key), so a new
+	// epoch of the same server is accepted here.
+	if pinned != nil && !bytes.Equal(pinned, h.ServerKey) {
 		return nil, false, fmt.Errorf("%w (bundle from %q, inbox trusts %q)", ErrOtherServer, h.ServerOrigin, origin)
 	}
 	v, err := crypto.ParseVerifyKey(h.ServerKey)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: server key: %w", ErrBadBundle, err)
 	}
+	if pinned == nil {
+		switch fp := v.Fingerprint(); {
+		case expect == nil:
+			return nil, false, &UnconfirmedServerError{Fingerprint: fp, Origin: h.ServerOrigin}
+		case string(expect) != fp:
+			return nil, false, fmt.Errorf("%w: the bundle is signed by server key %s (log %q), but the fingerprint "+
+				"confirmed for this inbox is %s", ErrOtherServer, fp, h.ServerOrigin, expect)
+		}
+	}
 	return v, pinned == nil, nil
+}
+
+// UnconfirmedServerError is the first import's refusal while no fingerprint was confirmed: it
+// names the key that signed the bundle, for the reviewer to compare with the one the admin gave.
+type UnconfirmedServerError struct {
+	Fingerprint string // of the key that signed the bundle
+	Origin      string // the bundle's log origin
+}
+
+func (e *UnconfirmedServerError) Error() string {
+	return fmt.Sprintf("%v: the bundle is signed by server key %s (log %q)", ErrServerUnconfirmed, e.Fingerprint, e.Origin)
+}
+
+// Is makes errors.Is(err, ErrServerUnconfirmed) true.
+func (e *UnconfirmedServerError) Is(target error) bool { return target == ErrServerUnconfirmed }
+
+// TrustServer records the fingerprint of the server key the reviewer was given (by the admin, in
+// person or over another channel they trust): the first import accepts a bundle only if its key
+// has this fingerprint. Once a key is pinned, TrustServer accepts only that key's fingerprint
+// (and changes nothing): an inbox never moves to another server.
+func (in *Inbox) TrustServer(fingerprint string) error {
+	fp, err := crypto.ParseFingerprint(fingerprint)
+	if err != nil {
+		return fmt.Errorf("inbox: server key fingerprint: %w", err)
+	}
+	return in.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if pinned := meta.Get(metaServerKey); pinned != nil {
+			v, err := crypto.ParseVerifyKey(pinned)
+			if err != nil {
+				return err
+			}
+			if v.Fingerprint() != fp {
+				return fmt.Errorf("%w: this inbox trusts server key %s, not %s", ErrOtherServer, v.Fingerprint(), fp)
+			}
+			return nil
+		}
+		return meta.Put(metaExpectServer, []byte(fp))
+	})
+}
+
+// ServerFingerprint returns the fingerprint of the pinned server key, or the one confirmed for
+// the first import (pinned false), or "" when neither exists.
+func (in *Inbox) ServerFingerprint() (fp string, pinned bool, err error) {
+	err = in.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if b := meta.Get(metaServerKey); b != nil {
+			v, err := crypto.ParseVerifyKey(b)
+			if err != nil {
+				return err
+			}
+			fp, pinned = v.Fingerprint(), true
+			return nil
+		}
+		fp = string(meta.Get(metaExpectServer))
+		return nil
+	})
+	return fp, pinned, err
 }
 
 // read parses the bundle, writing blob files to temporary files, and checks its signatures.
 func (in *Inbox) read(src io.Reader, v *crypto.VerifyKey) (*parsed, error) {
-	p := &parsed{proofs: map[int64]tlog.TreeProof{}, temps: map[[16]byte]string{}, small: map[[16]byte][]byte{}}
+	p := &parsed{temps: map[[16]byte]string{}, small: map[[16]byte][]byte{}, home: in.cfg.Home}
 	r := bundle.NewReader(bufio.NewReaderSize(src, 1<<20))
 	for {
 		rec, err := r.Next()
@@ -163,11 +267,13 @@ func (in *Inbox) take(p *parsed, rec bundle.Record, r *bundle.Reader) error {
 	case *bundle.Header:
 		p.header = rec
 	case *bundle.Checkpoint:
-		p.cp = &rec.SignedCheckpoint
-	case *bundle.Consistency:
-		p.proofs[rec.FromSize] = rec.Proof
-	case *bundle.LogEntry:
-		p.entries = append(p.entries, rec)
+		p.note = rec.Note
+	case *bundle.Alarm:
+		p.alarms = append(p.alarms, rec)
+	case *bundle.SealedKey:
+		p.sealedKey = rec
+	case *bundle.LeafList:
+		p.leaves = rec
 	case *bundle.Case:
 		p.cases = append(p.cases, rec)
 	case *bundle.Change:
@@ -176,6 +282,8 @@ func (in *Inbox) take(p *parsed, rec bundle.Record, r *bundle.Reader) error {
 		p.cards = append(p.cards, rec.Text)
 	case *bundle.CaseIndex:
 		p.index = rec
+	case *bundle.Installation:
+		p.install = rec
 	case *bundle.Blob:
 		p.blobs = append(p.blobs, rec)
 		return in.writeTemp(p, rec, r)
@@ -215,26 +323,17 @@ func (in *Inbox) writeTemp(p *parsed, b *bundle.Blob, payload io.Reader) error {
 	return err
 }
 
-// verify checks what the server's signature alone does not: the log's consistency with the
-// inbox's checkpoints, every entry's inclusion, the cards, the blobs' cases and the reviewers'
-// signatures of the replies, status changes and holds.
-func (in *Inbox) verify(p *parsed) error {
-	known, err := in.checkpoints()
+// verify checks what the server's signature alone does not: the log (checkLog), the cards, the
+// blobs' cases, each case's committed recipients, that nothing addressed to this reviewer was
+// withheld, and the reviewers' signatures of the replies, status changes and holds.
+func (in *Inbox) verify(p *parsed) (*logView, error) {
+	lv, err := in.checkLog(p)
 	if err != nil {
-		return err
-	}
-	if err := checkConsistency(known, p.cp, p.proofs); err != nil {
-		return err
-	}
-	for _, e := range p.entries {
-		if tlog.CheckRecord(e.Proof, p.cp.Size, p.cp.Hash, e.Index, tlog.RecordHash(e.Entry)) != nil {
-			return fmt.Errorf("%w: log entry %d is not included in the checkpoint of size %d",
-				ErrRewrite, e.Index, p.cp.Size)
-		}
+		return nil, err
 	}
 	for _, c := range p.cards {
 		if _, err := crypto.ParseCard(c); err != nil {
-			return fmt.Errorf("%w: a reviewer card: %w", ErrBadBundle, err)
+			return nil, fmt.Errorf("%w: a reviewer card: %w", ErrBadBundle, err)
 		}
 	}
 	cases := map[[16]byte]bool{}
@@ -243,86 +342,42 @@ func (in *Inbox) verify(p *parsed) error {
 	}
 	for _, b := range p.blobs {
 		if !cases[b.Case] {
-			return fmt.Errorf("%w: a blob of a case the bundle does not describe", ErrBadBundle)
+			return nil, fmt.Errorf("%w: a blob of a case the bundle does not describe", ErrBadBundle)
 		}
 	}
-	for _, c := range p.changes {
-		if !cases[c.Case] {
-			return fmt.Errorf("%w: a signed change of a case the bundle does not describe", ErrBadBundle)
-		}
+	h, err := in.held()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkChangeCases(p, lv, cases, h.deleted); err != nil {
+		return nil, err
+	}
+	if err := in.checkEpoch(lv); err != nil {
+		return nil, err
 	}
 	if err := in.checkReplies(p); err != nil {
-		return err
+		return nil, err
 	}
-	return in.checkChanges(p)
-}
-
-type checkpoint struct {
-	size int64
-	hash tlog.Hash
-}
-
-func (in *Inbox) checkpoints() ([]checkpoint, error) {
-	var out []checkpoint
-	err := in.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCheckpoints).ForEach(func(k, v []byte) error {
-			if len(k) != 8 || len(v) != tlog.HashSize {
-				return fmt.Errorf("inbox: corrupt checkpoint record")
-			}
-			out = append(out, checkpoint{int64(binary.BigEndian.Uint64(k)), tlog.Hash(v)})
-			return nil
-		})
-	})
-	return out, err
+	if err := in.checkChanges(p); err != nil {
+		return nil, err
+	}
+	if err := in.checkRecipients(p, lv); err != nil {
+		return nil, err
+	}
+	return lv, in.checkWithheld(p, lv)
 }
 
 func root(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
 
-// checkConsistency checks cp against the checkpoints the inbox kept (in increasing size):
-// a different root for a size already seen is a fork; a proof that fails, or a checkpoint
-// smaller than the latest one that the inbox never saw, is a rewrite; a larger checkpoint needs a
-// proof from the latest one.
-func checkConsistency(known []checkpoint, cp *logentry.SignedCheckpoint, proofs map[int64]tlog.TreeProof) error {
-	for _, k := range known {
-		if k.size == cp.Size && k.hash != cp.Hash {
-			return fmt.Errorf("%w: the bundle's checkpoint of size %d has root %s, but this inbox "+
-				"verified root %s for size %d earlier: two different logs of the same size (nothing imported)",
-				ErrFork, cp.Size, root(cp.Hash), root(k.hash), k.size)
-		}
-		proof, ok := proofs[k.size]
-		if !ok || k.size >= cp.Size {
-			continue
-		}
-		if tlog.CheckTree(proof, cp.Size, cp.Hash, k.size, k.hash) != nil {
-			return fmt.Errorf("%w: the bundle's checkpoint of size %d (root %s) does not extend the "+
-				"checkpoint of size %d (root %s) this inbox verified earlier (nothing imported)",
-				ErrRewrite, cp.Size, root(cp.Hash), k.size, root(k.hash))
-		}
-	}
-	if len(known) == 0 {
-		return nil
-	}
-	latest := known[len(known)-1]
-	switch {
-	case latest.size > cp.Size && !slices.ContainsFunc(known, func(k checkpoint) bool { return k.size == cp.Size }):
-		return fmt.Errorf("%w: the bundle's checkpoint of size %d (root %s) is older than the "+
-			"checkpoint of size %d (root %s) this inbox verified, and was never seen: the log shrank "+
-			"or the bundle is replayed from another history (nothing imported)",
-			ErrRewrite, cp.Size, root(cp.Hash), latest.size, root(latest.hash))
-	case latest.size < cp.Size:
-		if _, ok := proofs[latest.size]; !ok {
-			return fmt.Errorf("%w (size %d, root %s; the bundle's checkpoint has size %d): pull again "+
-				"with `candor sync pull --since 0`, or ask the admin why the server lost track",
-				ErrNoProof, latest.size, root(latest.hash), cp.Size)
-		}
-	}
-	return nil
-}
-
 // commit moves the blobs into place and stores the records in one transaction.
-func (in *Inbox) commit(p *parsed) (*ImportResult, error) {
-	res := &ImportResult{Reviewer: p.header.Reviewer, Size: p.cp.Size, Root: root(p.cp.Hash),
-		Cases: len(p.cases), Blobs: len(p.blobs), Entries: len(p.entries), Since: p.header.Since, Til: p.header.Until}
+func (in *Inbox) commit(p *parsed, lv *logView) (*ImportResult, error) {
+	v := lv.note
+	res := &ImportResult{Reviewer: p.header.Reviewer, Size: v.Size, Root: root(v.Hash), Origin: v.Origin,
+		Cases: len(p.cases), Blobs: len(p.blobs), Entries: len(lv.entries), Others: lv.others,
+		Since: p.header.Since, Til: p.header.Until}
+	for _, c := range v.Cosignatures {
+		res.Witnesses = append(res.Witnesses, c.Witness)
+	}
 	for _, b := range p.blobs {
 		if p.small[b.ID] != nil {
 			res.NewBlobs += in.hasBlobData(b.ID)
@@ -338,7 +393,7 @@ func (in *Inbox) commit(p *parsed) (*ImportResult, error) {
 		delete(p.temps, b.ID)
 		res.NewBlobs++
 	}
-	err := in.db.Update(func(tx *bolt.Tx) error { return in.store(tx, p, res) })
+	err := in.db.Update(func(tx *bolt.Tx) error { return in.store(tx, p, lv, res) })
 	if err != nil {
 		return nil, err
 	}
@@ -374,21 +429,21 @@ func (in *Inbox) openBlob(id string) (io.ReadCloser, error) {
 	return os.Open(in.blobPath(id))
 }
 
-func (in *Inbox) blobPath(id string) string {
-	return filepath.Join(in.cfg.Home, BlobDir, id+".age")
-}
+func (in *Inbox) blobPath(id string) string { return blobFile(in.cfg.Home, id) }
 
-func (in *Inbox) store(tx *bolt.Tx, p *parsed, res *ImportResult) error {
+func blobFile(home, id string) string { return filepath.Join(home, BlobDir, id+".age") }
+
+func (in *Inbox) store(tx *bolt.Tx, p *parsed, lv *logView, res *ImportResult) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta.Get(metaServerKey) == nil {
 		if err := meta.Put(metaServerKey, p.header.ServerKey); err != nil {
 			return err
 		}
-		if err := meta.Put(metaOrigin, []byte(p.header.ServerOrigin)); err != nil {
+		if err := meta.Delete(metaExpectServer); err != nil {
 			return err
 		}
 	}
-	if err := tx.Bucket(bucketCheckpoints).Put(u64(uint64(p.cp.Size)), p.cp.Hash[:]); err != nil {
+	if err := storeLog(tx, p, lv, res); err != nil {
 		return err
 	}
 	if p.header.Until > getU64(meta, metaCursor) {
@@ -416,7 +471,10 @@ func (in *Inbox) store(tx *bolt.Tx, p *parsed, res *ImportResult) error {
 	if err := storeBlobs(tx, p); err != nil {
 		return err
 	}
-	return applyLog(tx, p, res)
+	if err := storeTeam(tx, p); err != nil {
+		return err
+	}
+	return applyLog(tx, p, lv, res)
 }
 
 func storeCases(tx *bolt.Tx, p *parsed) error {
@@ -429,6 +487,7 @@ func storeCases(tx *bolt.Tx, p *parsed) error {
 		r.ID, r.Category, r.Received, r.AckDue = hex.EncodeToString(c.ID[:]), c.Category, c.Received, c.AckDue
 		r.FeedbackDue, r.Closed, r.Status, r.Reviewers = c.FeedbackDue, c.Closed, c.Status, c.Reviewers
 		r.ReporterRecipient, r.Holds, r.Missing = c.ReporterRecipient, c.Holds, false
+		r.Salt = hex.EncodeToString(c.Salt[:])
 		if err := putJSON(b, c.ID[:], &r); err != nil {
 			return err
 		}
@@ -442,8 +501,10 @@ func storeBlobs(tx *bolt.Tx, p *parsed) error {
 		if blobs.Get(bl.ID[:]) != nil {
 			continue
 		}
+		h := sha256.Sum256(bl.Header)
 		rec := blobRecord{Case: hex.EncodeToString(bl.Case[:]), Kind: kindName(bl.Kind), Author: bl.Author,
-			Day: bl.Day, Size: int64(len(bl.Header)) + bl.Size, Signed: bl.Kind == bundle.BlobReply, Seq: bl.Seq}
+			Day: bl.Day, Size: int64(len(bl.Header)) + bl.Size, Signed: signedBlob(bl.Kind), Seq: bl.Seq,
+			Feedback: bl.Feedback, HeaderHash: hex.EncodeToString(h[:])}
 		if err := putJSON(blobs, bl.ID[:], &rec); err != nil {
 			return err
 		}
@@ -452,6 +513,9 @@ func storeBlobs(tx *bolt.Tx, p *parsed) error {
 			return err
 		}
 		c.Blobs = append(c.Blobs, hex.EncodeToString(bl.ID[:]))
+		if bl.Feedback && (c.Team.FeedbackGiven == 0 || bl.Day < c.Team.FeedbackGiven) {
+			c.Team.FeedbackGiven = bl.Day
+		}
 		if err := putJSON(cases, bl.Case[:], &c); err != nil {
 			return err
 		}
@@ -467,17 +531,21 @@ func kindName(k bundle.BlobKind) string {
 		return "follow-up"
 	case bundle.BlobReply:
 		return "reply"
+	case bundle.BlobNote:
+		return "note"
 	}
 	return "unknown"
 }
 
-// applyLog records the entries as case events, marks logged deletions, and marks known cases
-// missing from the bundle's case index without a logged deletion.
-func applyLog(tx *bolt.Tx, p *parsed, res *ImportResult) error {
+// applyLog records the entries addressed to this reviewer as case events (once: an entry a
+// restore re-logged is the event already recorded), keeps each case's recipient commitment, marks
+// logged deletions, and marks known cases missing from the bundle's case index without a logged
+// deletion.
+func applyLog(tx *bolt.Tx, p *parsed, lv *logView, res *ImportResult) error {
 	cases := tx.Bucket(bucketCases)
-	for _, le := range p.entries {
-		e, err := logentry.Parse(le.Entry)
-		if err != nil || e.Case == ([16]byte{}) {
+	for _, a := range lv.entries {
+		e := a.entry
+		if e == nil || e.Case == ([16]byte{}) {
 			continue
 		}
 		var c caseRecord
@@ -485,25 +553,36 @@ func applyLog(tx *bolt.Tx, p *parsed, res *ImportResult) error {
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !ok && lv.undelivered[e.Case] {
+			c = caseRecord{ID: hex.EncodeToString(e.Case[:]), Status: "received", Received: e.Day}
+		} else if !ok {
 			continue // a case the inbox never had: nothing to attach the event to
 		}
-		if !slices.ContainsFunc(c.Events, func(x Event) bool { return x.Index == le.Index }) {
-			c.Events = append(c.Events, Event{Index: le.Index, Type: e.Type.String(), Day: e.Day, Actor: e.Actor, Value: e.Value})
-			slices.SortFunc(c.Events, func(a, b Event) int { return int(a.Index - b.Index) })
+		ev := Event{Epoch: lv.epoch, Index: a.index, Type: e.Type.String(), Day: e.Day, Actor: e.Actor,
+			Value: e.Value, Subject: hex.EncodeToString(e.Subject[:])}
+		if !slices.ContainsFunc(c.Events, ev.same) {
+			c.Events = append(c.Events, ev)
+			slices.SortStableFunc(c.Events, func(a, b Event) int { return cmp.Or(a.Epoch-b.Epoch, cmp.Compare(a.Index, b.Index)) })
+		}
+		if cm, ok := committed(c.Commitment, []*logentry.Entry{e}, sharesOf(p)); ok {
+			c.Commitment = hex.EncodeToString(cm[:])
 		}
 		if e.Type == logentry.CaseDeleted {
 			if !c.Deleted {
 				res.Deleted = append(res.Deleted, c.ID)
+				res.Destroy = append(res.Destroy, c.Team.Exports...)
 			}
 			c.Deleted, c.Missing = true, false
+			if err := purge(tx, &c, e, p); err != nil {
+				return err
+			}
+		}
+		if e.Type == logentry.CaseCreated && e.Value == logentry.ValueIntake {
+			c.Team.Intake = true
 		}
 		if err := putJSON(cases, e.Case[:], &c); err != nil {
 			return err
 		}
-	}
-	if p.index == nil {
-		return nil
 	}
 	return markMissing(cases, p.index, res)
 }

@@ -26,6 +26,7 @@
 package inbox
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
@@ -48,19 +50,31 @@ var (
 	ErrPassphrase     = errors.New("inbox: wrong passphrase")
 	ErrOtherServer    = errors.New("inbox: bundle signed by another server than the one this inbox trusts")
 	ErrOtherReviewer  = errors.New("inbox: bundle made for another reviewer")
-	ErrRewrite        = errors.New("inbox: the server's case log was rewritten")
-	ErrFork           = errors.New("inbox: the server's case log forked")
-	ErrNoProof        = errors.New("inbox: bundle lacks a consistency proof from this inbox's checkpoint")
-	ErrBadBundle      = errors.New("inbox: bundle does not verify")
-	ErrNoCase         = errors.New("inbox: no such case")
-	ErrAmbiguous      = errors.New("inbox: case prefix matches more than one case")
-	ErrFileExists     = errors.New("inbox: file exists")
-	ErrNoCard         = errors.New("inbox: no card for a reviewer of the case")
+	// ErrServerUnconfirmed: the first import of an inbox, with no server key fingerprint confirmed
+	// (TrustServer). The error is an *UnconfirmedServerError that names the bundle's key.
+	ErrServerUnconfirmed = errors.New("inbox: first import: confirm the server key's fingerprint first")
+	ErrRewrite           = errors.New("inbox: the server's case log was rewritten")
+	ErrFork              = errors.New("inbox: the server's case log forked")
+	ErrNoProof           = errors.New("inbox: bundle lacks a consistency proof from this inbox's checkpoint")
+	ErrBadBundle         = errors.New("inbox: bundle does not verify")
+	ErrNoCase            = errors.New("inbox: no such case")
+	ErrAmbiguous         = errors.New("inbox: case prefix matches more than one case")
+	ErrFileExists        = errors.New("inbox: file exists")
+	ErrNoCard            = errors.New("inbox: no card for a reviewer of the case")
+	// ErrWeakPassphrase: Init was given a passphrase shorter than MinPassphraseLen characters.
+	ErrWeakPassphrase = fmt.Errorf("inbox: the passphrase is too short: use at least %d characters", MinPassphraseLen)
+	// ErrOutbox: the file given to Import is an outbox (what candor-inbox outbox writes), not a
+	// bundle (what candor sync pull writes).
+	ErrOutbox = errors.New("inbox: this is an outbox, not a bundle: push it with candor sync push")
 	// ErrForged: a reply, status change or hold in the bundle is not signed by the reviewer it
 	// names (signature missing or invalid, or no card of that fingerprint), or a case's status or
 	// holds are not what the reviewers' signed changes say: the server invented or altered them.
 	ErrForged = errors.New("inbox: FORGED: a reply, status or hold in the bundle is not signed by the reviewer it names")
 )
+
+// MinPassphraseLen is the shortest passphrase, in characters, that Init accepts: the passphrase
+// is all that protects the keys of a stolen inbox.
+const MinPassphraseLen = 10
 
 // File names under the home directory.
 const (
@@ -92,6 +106,9 @@ type Inbox struct {
 	cfg Config
 	db  *bolt.DB
 	fp  string
+	// keys holds the decrypted key files by name between Unlock and Lock (desk_api.go); nil
+	// otherwise, and always for candor-inbox, which asks for the passphrase instead.
+	keys map[string][]byte
 }
 
 func (c *Config) now() time.Time {
@@ -104,11 +121,12 @@ func (c *Config) now() time.Time {
 func (c *Config) today() day.Day { return day.FromTime(c.now()) }
 
 // Init creates a new inbox in cfg.Home (created if missing; it must not hold an inbox): a hybrid
-// age identity and a signing key, both encrypted with the passphrase, and the card for name.
+// age identity and a signing key, both encrypted with the passphrase (at least MinPassphraseLen
+// characters, else ErrWeakPassphrase), and the card for name.
 // It returns the card.
 func Init(cfg Config, name string, pass []byte) (*crypto.Card, error) {
-	if len(pass) == 0 {
-		return nil, errors.New("inbox: empty passphrase")
+	if utf8.RuneCount(pass) < MinPassphraseLen {
+		return nil, ErrWeakPassphrase
 	}
 	if _, err := os.Stat(filepath.Join(cfg.Home, IdentityFile)); err == nil {
 		return nil, ErrExists
@@ -224,6 +242,9 @@ func (in *Inbox) signingKey() (*crypto.SigningKey, error) {
 }
 
 func (in *Inbox) decryptKeyFile(name string) ([]byte, error) {
+	if b, ok := in.keys[name]; ok {
+		return bytes.Clone(b), nil
+	}
 	if in.cfg.Passphrase == nil {
 		return nil, errors.New("inbox: no passphrase source")
 	}

@@ -17,10 +17,12 @@ import (
 
 	"candor/crypto"
 	"candor/inbox"
+	"candor/installation"
 	"candor/internal/bundle"
+	"candor/internal/checkpoint"
 	"candor/internal/day"
+	"candor/internal/leaf"
 	"candor/internal/logentry"
-	"candor/server"
 	"candor/server/store"
 	"candor/server/synctest"
 )
@@ -59,6 +61,9 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Close() })
+	if err := in.TrustServer(srv.ServerKey()); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{t: t, srv: srv, in: in, fp: fp, token: token, dir: dir}
 }
 
@@ -93,7 +98,7 @@ func (f *fixture) list() []inbox.CaseInfo {
 }
 
 func (f *fixture) serverKey() *crypto.SigningKey {
-	b, err := f.srv.Store.Meta(server.MetaSigningKey)
+	b, err := f.srv.Store.Meta(installation.MetaSigningKey)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -104,9 +109,10 @@ func (f *fixture) serverKey() *crypto.SigningKey {
 	return sk
 }
 
-// forge writes a bundle signed with the real server key whose checkpoint has the given size and
-// root, with the given consistency proofs: what a server that rewrote its log would send.
-func (f *fixture) forge(size int64, root tlog.Hash, proofs map[int64]tlog.TreeProof) string {
+// forge writes a bundle signed with the real server key (and its checkpoint with the log's keys)
+// whose checkpoint has the given size and root, and whose leaf list starts at start with the
+// genuine frontier and random leaves up to size: what a server that rewrote its log would send.
+func (f *fixture) forge(size int64, root tlog.Hash, start int64) string {
 	f.t.Helper()
 	sk := f.serverKey()
 	origin := readOrigin(f.t, f.pull(""))
@@ -118,12 +124,22 @@ func (f *fixture) forge(size int64, root tlog.Hash, proofs map[int64]tlog.TreePr
 		}
 	}
 	must(w.Header(&bundle.Header{ServerKey: sk.Public().Bytes(), ServerOrigin: origin, Reviewer: f.fp, Day: 20000}))
-	cp := &logentry.SignedCheckpoint{Checkpoint: logentry.Checkpoint{Origin: origin, Size: size, Hash: root}}
-	must(cp.Sign(sk))
-	must(w.Checkpoint(cp))
-	for n, p := range proofs {
-		must(w.Consistency(&bundle.Consistency{FromSize: n, Proof: p}))
+	signer, err := installation.LogSigner(sk, origin)
+	must(err)
+	note, err := signer.Sign(&checkpoint.Checkpoint{Origin: origin, Size: size, Hash: root})
+	must(err)
+	must(w.Checkpoint(note))
+	_, frontier, err := f.srv.Store.LogLeaves(start, start)
+	must(err)
+	l := leaf.List{Start: start, Frontier: frontier}
+	for range size - start {
+		lf, err := leaf.New(rand.Reader, []byte("forged"), leaf.Addressed, nil, leaf.DefaultTagCount)
+		must(err)
+		lf.Rest = nil
+		l.Leaves = append(l.Leaves, *lf)
 	}
+	must(w.LeafList(&bundle.LeafList{List: l}))
+	must(w.CaseIndex(&bundle.CaseIndex{}))
 	must(w.Close(sk))
 	p := filepath.Join(f.t.TempDir(), "forged")
 	must(os.WriteFile(p, buf.Bytes(), 0o600))
@@ -147,9 +163,9 @@ func randomHash() tlog.Hash {
 }
 
 // TestForkAndRewriteAreRefused: after a genuine import, a bundle whose checkpoint has the same size
-// but another root (a fork), one whose consistency proof fails (a rewrite), one without a proof,
-// and one with a smaller unseen checkpoint (a rollback) are all refused with specific errors, and
-// nothing of them is stored.
+// but another root (a fork), one whose leaves do not make its root (a rewrite), one whose leaves
+// start at a tree the inbox never verified, and one with a smaller checkpoint (a rollback) are all
+// refused with specific errors, and nothing of them is stored.
 func TestForkAndRewriteAreRefused(t *testing.T) {
 	f := newFixture(t)
 	if _, err := f.srv.Submit("first report", nil); err != nil {
@@ -164,12 +180,12 @@ func TestForkAndRewriteAreRefused(t *testing.T) {
 		want   error
 		words  []string
 	}{
-		{"fork", f.forge(size, randomHash(), nil), inbox.ErrFork,
+		{"fork", f.forge(size, randomHash(), size), inbox.ErrFork,
 			[]string{fmt.Sprintf("size %d has root", size), res.Root}},
-		{"rewrite", f.forge(size+3, randomHash(), map[int64]tlog.TreeProof{size: {randomHash(), randomHash()}}),
-			inbox.ErrRewrite, []string{fmt.Sprintf("size %d", size+3), fmt.Sprintf("size %d (root %s)", size, res.Root)}},
-		{"no proof", f.forge(size+3, randomHash(), nil), inbox.ErrNoProof, []string{fmt.Sprintf("size %d", size)}},
-		{"rollback", f.forge(size-1, randomHash(), nil), inbox.ErrRewrite, []string{"older", fmt.Sprintf("size %d", size-1)}},
+		{"rewrite", f.forge(size+3, randomHash(), size), inbox.ErrRewrite, []string{fmt.Sprintf("size %d", size+3)}},
+		{"no proof", f.forge(size+3, randomHash(), 1), inbox.ErrNoProof, []string{"size 1"}},
+		{"rollback", f.forge(size-1, randomHash(), 0), inbox.ErrRollback, []string{fmt.Sprintf("size %d", size-1),
+			fmt.Sprintf("verified size %d", size)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,10 +432,11 @@ func TestListOverdueFirst(t *testing.T) {
 	f.importOK(f.pull(""))
 	cs := f.list()
 	received, closed, review := cs[0].Case, cs[1].Case, cs[2].Case
-	for id, st := range map[string]string{closed: "closed", review: "in-review"} {
-		if err := f.in.SetStatus(id, st); err != nil {
-			t.Fatal(err)
-		}
+	if err := f.in.SetStatus(review, "in-review"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.in.CloseCase(closed, "no-action"); err != nil {
+		t.Fatal(err)
 	}
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	if _, err := f.in.Outbox(outbox); err != nil {

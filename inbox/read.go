@@ -3,7 +3,6 @@ package inbox
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +17,10 @@ import (
 
 	"candor/crypto"
 	"candor/internal/day"
+	"candor/internal/envelope"
+	"candor/internal/filename"
 	"candor/internal/frame"
+	"candor/internal/progress"
 )
 
 // CaseInfo is one line of List; the JSON names are part of the CLI contract (DESIGN §11).
@@ -34,7 +36,14 @@ type CaseInfo struct {
 	Holds       []string `json:"holds"`
 	Deleted     bool     `json:"deleted"`
 	Missing     bool     `json:"missing"`
-	Events      []Event  `json:"events"` // status changes, holds, deletions… made by anyone
+	Lost        int      `json:"lost_events"` // entries of the case a restore of the server dropped
+	Events      []Event  `json:"events"`      // status changes, holds, deletions… made by anyone
+	// Team work (DESIGN §12): the lead's fingerprint, the outcome of the closing, the day the
+	// Directive's feedback was given ("" if not).
+	Assignee      string `json:"assignee"`
+	Outcome       string `json:"outcome"`
+	FeedbackGiven string `json:"feedback_given"`
+	Intake        bool   `json:"intake"`
 }
 
 // List returns every case the inbox holds: overdue cases first, then by the earliest due date.
@@ -64,7 +73,7 @@ func (in *Inbox) List() ([]CaseInfo, error) {
 }
 
 func nextDue(c CaseInfo) string {
-	if c.Status == "received" {
+	if c.Status == envelope.StatusReceived {
 		return c.AckDue
 	}
 	return c.FeedbackDue
@@ -74,8 +83,16 @@ func info(c *caseRecord, today day.Day) CaseInfo {
 	ci := CaseInfo{Case: c.ID, Status: c.Status, Received: c.Received.String(), AckDue: c.AckDue.String(),
 		FeedbackDue: c.FeedbackDue.String(), Messages: len(c.Blobs), Category: c.Category, Holds: c.Holds,
 		Deleted: c.Deleted, Missing: c.Missing, Events: c.Events}
-	open := c.Status != "closed" && !c.Deleted && !c.Missing
-	ci.Overdue = open && ((c.Status == "received" && today > c.AckDue) || today > c.FeedbackDue)
+	for _, e := range c.Events {
+		if e.Lost {
+			ci.Lost++
+		}
+	}
+	ci.Overdue = overdue(c, today)
+	ci.Assignee, ci.Outcome, ci.Intake = c.Team.Assignee, c.Team.Outcome, c.Team.Intake
+	if c.Team.FeedbackGiven != 0 {
+		ci.FeedbackGiven = c.Team.FeedbackGiven.String()
+	}
 	switch {
 	case c.Missing:
 		ci.Status = "missing"
@@ -109,6 +126,7 @@ func (in *Inbox) Read(prefix string, w io.Writer) error {
 	for _, r := range c.Reviewers {
 		fmt.Fprintf(w, "reviewer: %s\n", names.of(r))
 	}
+	writeTeam(w, c, names, id)
 	for i, bid := range c.Blobs {
 		if err := in.readBlob(w, i+1, bid, id, names); err != nil {
 			return err
@@ -116,7 +134,11 @@ func (in *Inbox) Read(prefix string, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nhistory (verified case-log entries):\n")
 	for _, e := range c.Events {
-		fmt.Fprintf(w, "  #%d %s %s by %s %s\n", e.Index, e.Day, e.Type, names.of(e.Actor), e.Value)
+		lost := ""
+		if e.Lost {
+			lost = "  LOST: a restore of the server dropped this entry"
+		}
+		fmt.Fprintf(w, "  #%d %s %s by %s %s%s\n", e.Index, e.Day, e.Type, names.of(e.Actor), e.Value, lost)
 	}
 	return nil
 }
@@ -126,11 +148,17 @@ func (in *Inbox) readBlob(w io.Writer, n int, bid string, id age.Identity, names
 	if err != nil {
 		return err
 	}
-	signed := ""
+	signed, kind := "", b.Kind
 	if b.Signed {
 		signed = ", signature verified"
 	}
-	fmt.Fprintf(w, "\n--- %d. %s from %s, %s%s ---\n", n, b.Kind, names.of(b.Author), b.Day, signed)
+	switch {
+	case b.Kind == "note":
+		kind = "internal note (reviewers only)"
+	case b.Feedback:
+		kind = "reply (feedback)"
+	}
+	fmt.Fprintf(w, "\n--- %d. %s from %s, %s%s ---\n", n, kind, names.of(b.Author), b.Day, signed)
 	return in.walk(bid, id, func(p *frame.Part, r io.Reader) error {
 		switch p.Kind {
 		case frame.KindMessage, frame.KindAnswers:
@@ -147,7 +175,7 @@ func (in *Inbox) readBlob(w io.Writer, n int, bid string, id age.Identity, names
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "[file] %s (%d bytes, %s)\n", clean(p.Name), size, clean(p.ContentType))
+			fmt.Fprintf(w, "[file] %s (%d bytes, %s)\n", filename.Sanitize(p.Name, "file"), size, clean(p.ContentType))
 		}
 		return nil
 	})
@@ -222,7 +250,7 @@ type ExportOptions struct {
 }
 
 // Export writes the case's decrypted parts (messages as N-KIND-message.txt, answers as
-// N-KIND-answers.txt, files under their sanitised names) or, with Raw, its blobs as ID.age into
+// N-KIND-answers.txt, files under their names as filename.Sanitize makes them safe) or, with Raw, its blobs as ID.age into
 // dir, which is created if missing. Every file is written to a temporary file in dir first and
 // renamed into place only when all are complete, so a failure leaves no output file. An existing
 // file is not overwritten without Force (ErrFileExists). It returns the names written.
@@ -244,7 +272,11 @@ func (in *Inbox) Export(prefix, dir string, opt ExportOptions) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	return x.finish(opt.Force)
+	names, err := x.finish(opt.Force)
+	if err != nil {
+		return nil, err
+	}
+	return names, in.recordExports(c.ID, dir, names)
 }
 
 func (in *Inbox) exportRaw(c *caseRecord, x *exporter) error {
@@ -273,7 +305,7 @@ func (in *Inbox) exportPlain(c *caseRecord, x *exporter) error {
 			return err
 		}
 		err = in.walk(bid, id, func(p *frame.Part, r io.Reader) error {
-			name := sanitize(p.Name)
+			name := filename.Sanitize(p.Name, "file")
 			switch p.Kind {
 			case frame.KindMessage:
 				name = fmt.Sprintf("%d-%s-message.txt", i+1, b.Kind)
@@ -350,52 +382,7 @@ func (x *exporter) cleanup() {
 	}
 }
 
-// sanitize turns a name chosen by the reporter into a safe file name: the last path element,
-// without control characters, separators or leading dots, at most 200 bytes.
-func sanitize(name string) string {
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = name[strings.LastIndex(name, "/")+1:]
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == ':' || r == utf8.RuneError {
-			return '_'
-		}
-		return r
-	}, name)
-	name = strings.TrimLeft(strings.TrimSpace(name), ".")
-	for len(name) > 200 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	if name == "" {
-		return "file"
-	}
-	return name
-}
-
-// progress wraps r so that long reads report progress to cfg.Progress.
+// progress wraps r so that long reads report progress to cfg.Progress (internal/progress).
 func (in *Inbox) progress(r io.Reader, what string) io.Reader {
-	if in.cfg.Progress == nil {
-		return r
-	}
-	return &progressReader{r: r, w: in.cfg.Progress, what: what}
-}
-
-type progressReader struct {
-	r       io.Reader
-	w       io.Writer
-	what    string
-	n, next int64
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.n += int64(n)
-	if p.n >= p.next {
-		fmt.Fprintf(p.w, "\r%s: %d MiB", p.what, p.n>>20)
-		p.next = p.n + 16<<20
-	}
-	if errors.Is(err, io.EOF) {
-		fmt.Fprintf(p.w, "\r%s: %d MiB, done\n", p.what, p.n>>20)
-	}
-	return n, err
+	return progress.NewReader(r, in.cfg.Progress, what)
 }

@@ -13,6 +13,7 @@ import (
 
 	"candor/crypto"
 	"candor/internal/envelope"
+	"candor/internal/filename"
 	"candor/internal/frame"
 )
 
@@ -31,7 +32,11 @@ func FileAttachment(path string) Attachment {
 // reviewer on the case, signs it into a reply envelope and queues it for the next outbox.
 // It fails with ErrNoCard if the inbox lacks the card of a reviewer on the case.
 func (in *Inbox) Reply(prefix, text string, files []Attachment) error {
-	c, err := in.caseByPrefix(prefix)
+	return in.reply(prefix, text, files, false)
+}
+
+func (in *Inbox) reply(prefix, text string, files []Attachment, feedback bool) error {
+	c, err := in.openCase(prefix)
 	if err != nil {
 		return err
 	}
@@ -46,11 +51,15 @@ func (in *Inbox) Reply(prefix, text string, files []Attachment) error {
 	if body.Len() > envelope.MaxBodyLen {
 		return fmt.Errorf("inbox: reply of %d bytes is larger than %d bytes", body.Len(), envelope.MaxBodyLen)
 	}
-	return in.queue(&envelope.Envelope{Kind: envelope.KindReply, Case: caseID(c), Body: body.Bytes()})
+	return in.queue(&envelope.Envelope{Kind: envelope.KindReply, Case: caseID(c), Body: body.Bytes(), Feedback: feedback})
 }
 
-// recipients returns the reporter's recipient and those of every reviewer on the case.
+// recipients returns the reporter's recipient and those of every reviewer on the case: the set
+// its verified log entries commit to (checkCommitted), never more.
 func (in *Inbox) recipients(c *caseRecord) ([]age.Recipient, error) {
+	if err := checkCommitted(c); err != nil {
+		return nil, err
+	}
 	rs, err := crypto.ParseRecipients([]string{c.ReporterRecipient})
 	if err != nil {
 		return nil, fmt.Errorf("inbox: the case's reporter recipient: %w", err)
@@ -102,7 +111,7 @@ func addFile(fw *frame.Writer, f Attachment) error {
 		return err
 	}
 	defer r.Close()
-	pw, err := fw.Part(frame.KindFile, sanitize(f.Name), "application/octet-stream")
+	pw, err := fw.Part(frame.KindFile, filename.Sanitize(f.Name, "file"), "application/octet-stream")
 	if err != nil {
 		return err
 	}
@@ -110,13 +119,14 @@ func addFile(fw *frame.Writer, f Attachment) error {
 	return err
 }
 
-// Statuses a reviewer may set.
-var Statuses = []string{envelope.StatusReceived, envelope.StatusAcknowledged, envelope.StatusInReview, envelope.StatusClosed}
-
-// SetStatus queues a signed status change of the case.
+// SetStatus queues a signed status change of the case. Closing needs an outcome: use CloseCase
+// (SetStatus with "closed" fails with an error wrapping envelope.ErrNoOutcome).
 func (in *Inbox) SetStatus(prefix, status string) error {
-	if !envelope.ValidStatus(status) {
-		return fmt.Errorf("inbox: unknown status %q", status)
+	if err := envelope.CheckStatus(status); err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	if status == envelope.StatusClosed {
+		return fmt.Errorf("inbox: %w", envelope.CheckOutcome(""))
 	}
 	c, err := in.caseByPrefix(prefix)
 	if err != nil {

@@ -21,6 +21,9 @@
 // The services are ephemeral ADD_ONION services sent over tor's control connection (through
 // github.com/cretz/bine): the identity keys never reach tor's data directory or any other file, and the
 // client-authorization keys are sent as ADD_ONION ClientAuthV3 arguments, which bine v0.2.0 lacks.
+// The exception is Config.ExportCircuitID (per-circuit budgets): ADD_ONION cannot ask tor to export
+// circuit identifiers, so the public service is then configured in the torrc from a HiddenServiceDir
+// holding its key in tor's file format while tor runs (hsdir.go says why and where).
 // A watchdog restarts tor with the same configuration and keys if it dies; the listeners are Candor's
 // own, so they stay open across restarts.
 package onion
@@ -31,6 +34,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"candor/onion/onionkey"
 )
 
 // DefaultBootstrapTimeout is how long Start waits for tor to bootstrap when Config.BootstrapTimeout is 0.
@@ -38,6 +43,12 @@ const DefaultBootstrapTimeout = 3 * time.Minute
 
 // VirtualPort is the port both onion services listen on: clients use http://ADDRESS/.
 const VirtualPort = 80
+
+// DefaultMaxStreams is the suggested Config.MaxStreams for the public service. Tor Browser opens at
+// most six simultaneous connections to one site (Firefox's network.http.max-persistent-connections-
+// per-server), all on the same circuit; 20 leaves room for a page's stylesheet and images and for
+// connections that are closing, while one circuit can no longer hold hundreds of streams.
+const DefaultMaxStreams = 20
 
 // Config configures Start.
 type Config struct {
@@ -56,6 +67,27 @@ type Config struct {
 	ClientAuth []string
 	// PoW enables tor's proof-of-work defence against introduction floods on the public service.
 	PoW bool
+	// ExportCircuitID makes tor start every stream to the public service with a PROXY-protocol header
+	// naming the client's circuit (HiddenServiceExportCircuitID haproxy; read it with
+	// internal/torcircuit). ADD_ONION cannot express this option, so the public service is then
+	// configured in the torrc, from a HiddenServiceDir under DataDir into which Start writes the
+	// identity key in tor's file format (see hsdir.go). The address stays the same.
+	ExportCircuitID bool
+	// MaxStreams bounds the simultaneous streams of one client circuit to the public service; a circuit
+	// that opens more is closed by tor (MaxStreamsCloseCircuit). 0 means no bound. DefaultMaxStreams
+	// says why 20.
+	MaxStreams int
+	// RestrictedMaxStreams is MaxStreams for the restricted service; 0 means no bound.
+	RestrictedMaxStreams int
+	// SOCKS also opens tor's SOCKS port, on a unix socket in the sockets directory (SOCKSPath,
+	// SOCKSAddr), for the server's own outgoing requests (onion witnesses, the notifier's webhook), so
+	// that they leave through Tor rather than from the server's address. Without it this tor only
+	// hosts the services.
+	SOCKS bool
+	// OnRestart, if set, is called when the watchdog finds that tor died, before it starts a new
+	// one: a new tor numbers its circuits afresh, so whatever the caller keeps per circuit
+	// identifier (server/circuit's budgets) must be forgotten.
+	OnRestart func()
 	// BootstrapTimeout bounds Start's wait for tor to bootstrap; 0 means DefaultBootstrapTimeout.
 	BootstrapTimeout time.Duration
 	// Log receives state changes (tor started, died, restarted); nil discards them. Nothing logged
@@ -71,7 +103,7 @@ var (
 	// ErrNoKey means Config.PublicKey or Config.RestrictedKey is missing or malformed.
 	ErrNoKey = errors.New("onion: missing or malformed onion service key")
 	// ErrClientAuthKey means a client-authorization key is not a base32 x25519 public key.
-	ErrClientAuthKey = errors.New("onion: malformed client-authorization key (want base32 x25519 public key)")
+	ErrClientAuthKey = onionkey.ErrClientAuthKey
 	// ErrBootstrapTimeout means tor did not finish bootstrapping within Config.BootstrapTimeout.
 	ErrBootstrapTimeout = errors.New("onion: tor did not bootstrap in time")
 	// ErrSocketPath means the socket directory's path cannot be used (too long, or with spaces).

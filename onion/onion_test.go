@@ -17,10 +17,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"candor/onion/onionkey"
 	"candor/onion/tornet"
 
 	"golang.org/x/net/proxy"
@@ -69,11 +71,11 @@ type testKeys struct{ public, restricted ed25519.PrivateKey }
 
 func newTestKeys(tb testing.TB) testKeys {
 	tb.Helper()
-	p, err := GenerateKey()
+	p, err := onionkey.GenerateKey()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := GenerateKey()
+	r, err := onionkey.GenerateKey()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestPublicAndRestart(t *testing.T) {
 	n := network(t)
 	k := newTestKeys(t)
 	svc := startService(t, k, nil, nil)
-	if got, want := svc.PublicAddr(), AddressOf(k.public.Public().(ed25519.PublicKey)); got != want {
+	if got, want := svc.PublicAddr(), onionkey.AddressOf(k.public.Public().(ed25519.PublicKey)); got != want {
 		t.Fatalf("PublicAddr = %s, want %s", got, want)
 	}
 	if !svc.Healthy() {
@@ -199,12 +201,12 @@ func TestPublicAndRestart(t *testing.T) {
 
 func TestRestrictedClientAuth(t *testing.T) {
 	n := network(t)
-	alicePub, alicePriv, _ := NewClientAuthKey()
-	bobPub, bobPriv, _ := NewClientAuthKey()
+	alicePub, alicePriv, _ := onionkey.NewClientAuthKey()
+	bobPub, bobPriv, _ := onionkey.NewClientAuthKey()
 	svc := startService(t, newTestKeys(t), []string{alicePub}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	alice, err := n.NewClient(ctx, []string{ClientAuthLine(svc.RestrictedAddr(), alicePriv)})
+	alice, err := n.NewClient(ctx, []string{onionkey.ClientAuthLine(svc.RestrictedAddr(), alicePriv)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +230,7 @@ func TestRestrictedClientAuth(t *testing.T) {
 	if svc.RestrictedAddr() != addr {
 		t.Fatalf("SetClientAuth changed the address")
 	}
-	bob, err := n.NewClient(ctx, []string{ClientAuthLine(addr, bobPriv)})
+	bob, err := n.NewClient(ctx, []string{onionkey.ClientAuthLine(addr, bobPriv)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,9 +243,11 @@ func TestWatchdogRestartsTor(t *testing.T) {
 	n := network(t)
 	k := newTestKeys(t)
 	var logBuf, torOut syncBuffer
+	var onRestart atomic.Int32
 	svc := startService(t, k, nil, func(c *Config) {
 		c.Log = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.TorOutput = &torOut
+		c.OnRestart = func() { onRestart.Add(1) }
 	})
 	fetch(t, n.SOCKSAddr(), svc.PublicAddr(), 90*time.Second)
 
@@ -260,6 +264,9 @@ func TestWatchdogRestartsTor(t *testing.T) {
 	}
 	if svc.PID() == pid {
 		t.Fatalf("tor pid unchanged after restart")
+	}
+	if n := onRestart.Load(); n != 1 {
+		t.Errorf("OnRestart called %d times for one restart, want 1", n)
 	}
 	if got, want := fetch(t, freshClient(t, n), svc.PublicAddr(), 120*time.Second), "hello public"; got != want {
 		t.Fatalf("after restart: got %q, want %q", got, want)

@@ -17,17 +17,19 @@ type onionSpec struct {
 	socket     string
 	clientAuth []string
 	pow        bool
+	maxStreams int // 0: no bound; else MaxStreams=N with MaxStreamsCloseCircuit
 }
 
 func (s *Service) publicSpec() onionSpec {
 	return onionSpec{name: "public", key: s.cfg.PublicKey, addr: s.publicAddr,
-		socket: s.socketPath("public"), pow: s.cfg.PoW}
+		socket: s.socketPath("public"), pow: s.cfg.PoW, maxStreams: s.cfg.MaxStreams}
 }
 
 // restrictedSpec reads s.clientAuth: the caller holds s.mu.
 func (s *Service) restrictedSpec() onionSpec {
 	return onionSpec{name: "restricted", key: s.cfg.RestrictedKey, addr: s.restrictedAddr,
-		socket: s.socketPath("restricted"), clientAuth: append([]string(nil), s.clientAuth...)}
+		socket: s.socketPath("restricted"), clientAuth: append([]string(nil), s.clientAuth...),
+		maxStreams: s.cfg.RestrictedMaxStreams}
 }
 
 // command returns the ADD_ONION line for sp. It holds the secret key: never log or wrap it in an error.
@@ -37,6 +39,9 @@ func (sp onionSpec) command() string {
 	b.WriteString("ADD_ONION ED25519-V3:" + torKeyBlob(sp.key) + " Flags=DiscardPK")
 	if len(sp.clientAuth) > 0 {
 		b.WriteString(",V3Auth")
+	}
+	if sp.maxStreams > 0 {
+		b.WriteString(",MaxStreamsCloseCircuit MaxStreams=" + strconv.Itoa(sp.maxStreams))
 	}
 	if sp.pow {
 		b.WriteString(" PoWDefensesEnabled=1")

@@ -1,6 +1,7 @@
 package onion
 
 import (
+	"candor/onion/onionkey"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -96,12 +97,20 @@ func newService(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg:            cfg,
 		log:            log,
-		publicAddr:     AddressOf(cfg.PublicKey.Public().(ed25519.PublicKey)),
-		restrictedAddr: AddressOf(cfg.RestrictedKey.Public().(ed25519.PublicKey)),
+		publicAddr:     onionkey.AddressOfKey(cfg.PublicKey),
+		restrictedAddr: onionkey.AddressOfKey(cfg.RestrictedKey),
 		clientAuth:     append([]string(nil), cfg.ClientAuth...),
 		watchdogDone:   make(chan struct{}),
 	}
 	return s, nil
+}
+
+// SOCKSAddr returns tor's SOCKS5 address ("unix:PATH") if Config.SOCKS asked for one, else "".
+func (s *Service) SOCKSAddr() string {
+	if !s.cfg.SOCKS {
+		return ""
+	}
+	return "unix:" + s.socketPath("socks")
 }
 
 // socketDir is the 0700 directory of the two unix sockets.
@@ -127,6 +136,7 @@ func (s *Service) listen() error {
 			return fmt.Errorf("onion: %w", err)
 		}
 	}
+	os.Remove(s.socketPath("socks")) // tor creates it anew; a crashed run may have left it
 	if s.public, err = listenUnix(s.socketPath("public")); err != nil {
 		return err
 	}
@@ -153,6 +163,7 @@ func (s *Service) closeListeners() {
 	s.cancel()
 	s.public.Close()
 	s.restricted.Close()
+	s.removeHSDir()
 }
 
 // awaitFirstBootstrap waits for the first tor to bootstrap, bounded by ctx and Config.BootstrapTimeout.
@@ -172,6 +183,9 @@ func (s *Service) Public() net.Listener { return s.public }
 
 // Restricted returns the listener of the restricted service (client authorization required).
 func (s *Service) Restricted() net.Listener { return s.restricted }
+
+// SOCKSPath returns the path of tor's SOCKS socket (Config.SOCKS): dial it with network "unix".
+func (s *Service) SOCKSPath() string { return s.socketPath("socks") }
 
 // PublicAddr returns the public service's address, "xxx.onion".
 func (s *Service) PublicAddr() string { return s.publicAddr }
@@ -232,6 +246,7 @@ func (s *Service) Close() error {
 	<-s.watchdogDone
 	s.public.Close()
 	s.restricted.Close()
+	s.removeHSDir()
 	s.log.Info("onion: tor stopped")
 	return nil
 }

@@ -98,9 +98,17 @@ func (s *Service) launch(life context.Context) (*instance, error) {
 	return inst, nil
 }
 
-// torrc returns the generated torrc: no SOCKS port (this tor only hosts services), then Config.ExtraTorrc.
+// torrc returns the generated torrc: no SOCKS port (this tor only hosts services) or, with Config.SOCKS,
+// one on a unix socket only, then Config.ExtraTorrc, then (ExportCircuitID) the public service's own lines.
 func (s *Service) torrc() string {
-	lines := append([]string{"SocksPort 0", "SafeLogging 1"}, s.cfg.ExtraTorrc...)
+	socks := "SocksPort 0"
+	if s.cfg.SOCKS {
+		socks = "SocksPort unix:" + s.SOCKSPath()
+	}
+	lines := append([]string{socks, "SafeLogging 1"}, s.cfg.ExtraTorrc...)
+	if s.cfg.ExportCircuitID {
+		lines = append(lines, s.publicServiceTorrc()...)
+	}
 	return strings.Join(lines, "\n") + "\n"
 }
 
@@ -109,6 +117,14 @@ func (s *Service) emptyPath() string { return filepath.Join(s.cfg.DataDir, "torr
 
 // writeTorrc writes the torrc and an empty defaults file (so tor never reads the system's torrc files).
 func (s *Service) writeTorrc() error {
+	if s.cfg.ExportCircuitID {
+		if err := s.writeHSDir(); err != nil {
+			return err
+		}
+	}
+	if s.cfg.SOCKS {
+		os.Remove(s.SOCKSPath()) // a socket a killed tor left; the new one binds it again
+	}
 	if err := os.WriteFile(s.torrcPath(), []byte(s.torrc()), 0o600); err != nil {
 		return fmt.Errorf("onion: write torrc: %w", err)
 	}
@@ -126,9 +142,14 @@ func (s *Service) removeStaleControlPortFiles() {
 	}
 }
 
-// publish sends ADD_ONION for the public service and, if any client is authorised, the restricted one.
+// publish sends ADD_ONION for the public service (unless the torrc configures it: ExportCircuitID)
+// and, if any client is authorised, the restricted one.
 func (s *Service) publish(inst *instance) error {
-	if err := inst.addOnion(s.publicSpec()); err != nil {
+	if s.cfg.ExportCircuitID {
+		if err := s.checkHSDirAddress(); err != nil {
+			return err
+		}
+	} else if err := inst.addOnion(s.publicSpec()); err != nil {
 		return err
 	}
 	s.mu.Lock()

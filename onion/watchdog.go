@@ -27,6 +27,9 @@ func (s *Service) watchdog(inst *instance) {
 		}
 		s.setState(StateRestarting)
 		s.log.Warn("onion: tor exited unexpectedly; restarting it")
+		if s.cfg.OnRestart != nil {
+			s.cfg.OnRestart()
+		}
 		if inst = s.relaunch(); inst == nil {
 			return
 		}

@@ -38,7 +38,7 @@ func BenchmarkSealVsGpg(b *testing.B) {
 	var sealTime, gpgTime time.Duration
 	for range b.N {
 		start := time.Now()
-		w, err := crypto.Seal(io.Discard, io.Discard, []age.Recipient{rev.id.Recipient()})
+		w, err := crypto.Seal(io.Discard, io.Discard, []age.Recipient{rev.ID.Recipient()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func BenchmarkWrk(b *testing.B) {
 	for _, path := range []string{"/", "/report"} {
 		b.Run(path, func(b *testing.B) {
 			for range b.N {
-				out, err := exec.Command(wrk, "-t2", "-c50", "-d10s", "--latency", p.url+path).CombinedOutput()
+				out, err := exec.Command(wrk, "-t2", "-c50", "-d10s", "--latency", p.URL+path).CombinedOutput()
 				if err != nil {
 					b.Fatalf("wrk: %v\n%s", err, out)
 				}

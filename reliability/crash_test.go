@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"candor/server"
+	"candor/installation"
 	"candor/server/store"
 )
 
@@ -33,7 +33,7 @@ func TestCrashDuringUploads(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range uploads {
 		wg.Go(func() {
-			status, code, _, err := report(p.url, fmt.Sprintf("upload %d", i), "f.bin", payload(i, size))
+			status, code, _, err := report(p.URL, fmt.Sprintf("upload %d", i), "f.bin", payload(i, size))
 			if err == nil && status == http.StatusOK && code != "" {
 				mu.Lock()
 				receipts[i] = code
@@ -48,26 +48,26 @@ func TestCrashDuringUploads(t *testing.T) {
 		select {
 		case <-issued:
 		case <-finished:
-			t.Fatalf("every upload ended with fewer than %d receipts: %d\n%s", killAfter, len(receipts), p.stderr)
+			t.Fatalf("every upload ended with fewer than %d receipts: %d\n%s", killAfter, len(receipts), p.Stderr)
 		}
 	}
-	p.kill()
+	p.Kill()
 	<-finished
 	if len(receipts) == uploads {
 		t.Fatalf("all %d uploads finished before the kill; nothing was interrupted", uploads)
 	}
 
 	p = in.serve(t)
-	swept := regexp.MustCompile(`blobs=\d+ chunks=\d+`).FindString(p.stderr.String())
+	swept := regexp.MustCompile(`blobs=\d+ chunks=\d+`).FindString(p.Stderr.String())
 	for i, code := range receipts {
-		status, loc, err := login(p.url, code)
+		status, loc, err := login(p.URL, code)
 		if err != nil || status != http.StatusSeeOther || loc != "/followup" {
 			t.Errorf("upload %d: login with its receipt: status %d, Location %q, %v; want 303 to /followup", i, status, loc, err)
 		}
 	}
-	p.stop()
+	p.Stop()
 
-	st, err := server.OpenStore(data, nil)
+	st, err := installation.OpenStore(data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

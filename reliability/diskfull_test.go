@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"candor/server"
+	"candor/installation"
 	"candor/server/store"
 )
 
@@ -34,25 +34,25 @@ func TestDiskFull(t *testing.T) {
 	p := in.serve(t)
 
 	first := payload(1, 8<<20)
-	if status, code, _, err := report(p.url, "upload 1", "fits.bin", first); err != nil || status != http.StatusOK || code == "" {
+	if status, code, _, err := report(p.URL, "upload 1", "fits.bin", first); err != nil || status != http.StatusOK || code == "" {
 		t.Fatalf("report that fits: status %d, receipt %q, %v", status, code, err)
 	}
-	status, code, page, err := report(p.url, "upload 2", "too-big.bin", payload(2, 96<<20))
+	status, code, page, err := report(p.URL, "upload 2", "too-big.bin", payload(2, 96<<20))
 	if err != nil {
 		t.Fatalf("report that does not fit: %v", err)
 	}
 	if status != http.StatusServiceUnavailable || code != "" || !errorPage(page) {
 		t.Errorf("report that does not fit: status %d, receipt %q, error page %v; want 503, none, true", status, code, errorPage(page))
 	}
-	if status, code, _, err := report(p.url, "upload 3", "small.bin", payload(3, 1<<20)); err != nil || status != http.StatusOK || code == "" {
+	if status, code, _, err := report(p.URL, "upload 3", "small.bin", payload(3, 1<<20)); err != nil || status != http.StatusOK || code == "" {
 		t.Errorf("small report after the full disk: status %d, receipt %q, %v; want 200 with a receipt", status, code, err)
 	}
-	p.stop()
+	p.Stop()
 	if _, err := os.Stat(data); err != nil {
 		t.Fatal(err)
 	}
 
-	st, err := server.OpenStore(data, nil)
+	st, err := installation.OpenStore(data, nil)
 	if err != nil {
 		t.Fatalf("opening the store after the disk was full: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"os"
@@ -21,7 +22,8 @@ import (
 //
 // The files are committed; TestHostileCorpus runs them. Each name says what it is: http-*.txt is a
 // raw request sent over TCP, outbox-*.bin is POSTed to /api/v1/push with a valid token, and
-// bundle-*.bin is read by internal/bundle as the inbox would.
+// bundle-*.bin is read by internal/bundle as the inbox would, and attack-*.json is an attack script
+// (issues 13 and 17) that TestHostileAttacks replays.
 func TestWriteHostileCorpus(t *testing.T) {
 	if os.Getenv("CANDOR_WRITE_HOSTILE") != "1" {
 		t.Skip("set CANDOR_WRITE_HOSTILE=1 to regenerate testdata/hostile")
@@ -40,6 +42,10 @@ func TestWriteHostileCorpus(t *testing.T) {
 	}
 	for name, b := range hostileBundles() {
 		files["bundle-"+name+".bin"] = b
+	}
+	for name, a := range hostileAttacks() {
+		b, _ := json.MarshalIndent(a, "", "  ")
+		files["attack-"+name+".json"] = append(b, '\n')
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
@@ -150,7 +156,7 @@ func hostileOutboxes(t *testing.T) map[string][]byte {
 		return b
 	}
 	status := sign(&envelope.Envelope{Kind: envelope.KindStatus, Reviewer: "forged-reviewer", Seq: 1,
-		Case: [16]byte{1}, Status: envelope.StatusClosed})
+		Case: [16]byte{1}, Status: envelope.StatusClosed, Outcome: envelope.OutcomeReferred})
 	ack := sign(&envelope.Envelope{Kind: envelope.KindAck, Reviewer: "forged-reviewer", Seq: 2, Cursor: 1 << 40})
 	outbox := func(envs ...[]byte) []byte {
 		b := []byte(magic + u32(uint32(len(envs))))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"candor/candortest"
 	"candor/internal/bundle"
 )
 
@@ -125,11 +125,11 @@ func (p *receiptPool) get() (string, bool) {
 func BenchmarkMixed(b *testing.B) {
 	dur := mixedSeconds(b)
 	in := newInstallation(b, filepath.Join(b.TempDir(), "data"))
-	tokens := []string{issueToken(b, in, in.rev.card.Fingerprint()), addReviewerToken(b, in)}
+	tokens := []string{issueToken(b, in, in.rev.Card.Fingerprint()), addReviewerToken(b, in)}
 	p := in.serve(b)
-	pid := p.cmd.Process.Pid
+	pid := p.Cmd.Process.Pid
 	for range b.N {
-		tallies, elapsed := mixedRun(p.url, tokens, dur, pid, b)
+		tallies, elapsed := mixedRun(p.URL, tokens, dur, pid, b)
 		for _, kind := range []string{kindSubmit, kindFollowup, kindPull} {
 			t := tallies[kind]
 			slices.Sort(t.latencies)
@@ -152,7 +152,7 @@ func mixedRun(base string, tokens []string, dur time.Duration, pid int, b *testi
 	tallies := map[string]*tally{kindSubmit: {}, kindFollowup: {}, kindPull: {}}
 	pool := &receiptPool{}
 	stopRSS := make(chan struct{})
-	peak := peakRSS(pid, stopRSS)
+	peak := candortest.PeakRSS(pid, 10*time.Millisecond, stopRSS)
 	begin := time.Now()
 	deadline := begin.Add(dur)
 	var wg sync.WaitGroup
@@ -202,7 +202,7 @@ func mixedRun(base string, tokens []string, dur time.Duration, pid int, b *testi
 	elapsed := time.Since(begin)
 	close(stopRSS)
 	b.ReportMetric(float64(<-peak)/1024, "peak-RssAnon-MiB")
-	b.ReportMetric(float64(rssKiB(pid, "VmHWM"))/1024, "VmHWM-MiB")
+	b.ReportMetric(float64(candortest.ProcStatusKiB(pid, "VmHWM"))/1024, "VmHWM-MiB")
 	return tallies, elapsed
 }
 
@@ -238,17 +238,12 @@ func mixedFollowup(base, code, message string, file []byte) error {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/followup" {
 		return statusErr("POST /followup (login)", resp.StatusCode)
 	}
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	mw.WriteField("message", message)
-	w, _ := mw.CreateFormFile("file", "more.bin")
-	w.Write(file)
-	mw.Close()
-	req, err := http.NewRequest(http.MethodPost, base+"/followup/message", &buf)
+	body, ct := reportBody(message, "more.bin", file)
+	req, err := http.NewRequest(http.MethodPost, base+"/followup/message", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", ct)
 	for _, c := range resp.Cookies() {
 		req.AddCookie(c)
 	}
@@ -297,7 +292,7 @@ func mixedPull(base, token string, since uint64) (uint64, error) {
 
 // issueToken runs `candor reviewer token` for fp (the server must not be running) and returns
 // the token.
-func issueToken(b *testing.B, in *installation, fp string) string {
+func issueToken(b *testing.B, in *dataDir, fp string) string {
 	b.Helper()
 	out, err := exec.Command(in.bin, "reviewer", "token", "--data", in.data, "--json", fp).Output()
 	if err != nil {
@@ -311,15 +306,12 @@ func issueToken(b *testing.B, in *installation, fp string) string {
 }
 
 // addReviewerToken registers a second reviewer with `candor reviewer add` and issues its token.
-func addReviewerToken(b *testing.B, in *installation) string {
+func addReviewerToken(b *testing.B, in *dataDir) string {
 	b.Helper()
 	rev := newReviewer(b)
-	card := filepath.Join(b.TempDir(), "card2.txt")
-	if err := os.WriteFile(card, rev.card.Marshal(), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	card := rev.CardFile(b, b.TempDir())
 	if out, err := exec.Command(in.bin, "reviewer", "add", "--data", in.data, card).CombinedOutput(); err != nil {
 		b.Fatalf("candor reviewer add: %v\n%s", err, out)
 	}
-	return issueToken(b, in, rev.card.Fingerprint())
+	return issueToken(b, in, rev.Card.Fingerprint())
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"candor/frontend"
+	"candor/installation"
 )
 
 // badLimits are small limits so that the table can exceed them cheaply.
@@ -21,8 +22,8 @@ var badLimits = Limits{MaxTotalBytes: 64 << 10, MaxFiles: 3, MaxMessageChars: 10
 // TestBadInput sends malformed, oversized, hostile and unauthorised requests; each must get its
 // status and error page, and leave the store exactly as it was.
 func TestBadInput(t *testing.T) {
-	e := newEnv(t, envOptions{limits: badLimits, settings: &Settings{Categories: []Category{
-		{ID: "general", Name: "General", Fields: []Field{{ID: "where", Label: "Where", Kind: "text"}}}}}})
+	e := newEnv(t, envOptions{limits: badLimits, settings: &installation.Settings{Categories: []installation.Category{
+		{ID: "general", Name: "General", Fields: []installation.Field{{ID: "where", Label: "Where", Kind: "text"}}}}}})
 	code := e.submit(textPart("message", "seed case"))
 	unknownFP := newTestReviewer(t, "Stranger").fp
 	ok := func(parts ...part) func() (string, []byte) {
@@ -108,14 +109,11 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			if tt.busy {
-				for range e.srv.limits.MaxUploads {
-					e.srv.uploads <- struct{}{}
+				full := e.srv.limits.UploadMemory
+				if !e.srv.uploads.acquire(full, time.Second) {
+					t.Fatal("could not take the whole upload memory")
 				}
-				defer func() {
-					for range e.srv.limits.MaxUploads {
-						<-e.srv.uploads
-					}
-				}()
+				defer e.srv.uploads.release(full)
 			}
 			before := e.counts()
 			var status int

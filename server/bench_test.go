@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,13 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"candor/candortest"
 	"candor/internal/testenv"
 )
 
@@ -25,58 +23,17 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 1x ./server
 
-// child is a running candor serve.
-type child struct {
-	cmd *exec.Cmd
-	url string
-}
-
-func startChild(b *testing.B) (*child, testReviewer) {
+// startChild runs candor serve --dev-listen over a new installation with one reviewer.
+func startChild(b *testing.B) (*candortest.Proc, testReviewer) {
 	b.Helper()
+	bin := candortest.Candor(b)
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "candor")
-	build := exec.Command("go", "build", "-o", bin, "candor/cmd/candor")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
 	r := newTestReviewer(b, "Bench Reviewer")
 	card := filepath.Join(dir, "card.txt")
 	os.WriteFile(card, r.card.Marshal(), 0o600)
 	data := filepath.Join(dir, "data")
-	if out, err := exec.Command(bin, "init", "--data", data, "--reviewer", card).CombinedOutput(); err != nil {
-		b.Fatalf("candor init: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "--data", data, "--dev-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TMPDIR="+b.TempDir())
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatalf("reading the address: %v", err)
-	}
-	m := regexp.MustCompile(`http://\S+`).FindString(line)
-	if m == "" {
-		b.Fatalf("no address in %q", line)
-	}
-	return &child{cmd: cmd, url: m}, r
-}
-
-// procKiB reads a "VmHWM:"-style field of /proc/PID/status in KiB.
-func procKiB(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, field+":") {
-			n, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-			return n
-		}
-	}
-	return -1
+	candortest.Init(b, bin, data, card)
+	return candortest.ServeBinary(b, bin, data, "TMPDIR="+b.TempDir()), r
 }
 
 // makeFile writes size pseudo-random bytes.
@@ -139,29 +96,6 @@ func postFileSent(url, file string, sent chan<- struct{}) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// sampleRSS samples the child's anonymous RSS (heap and stacks; the store's mmapped file pages are
-// page cache, not process memory) every 20 ms until stop and returns the peak (KiB).
-func sampleRSS(pid int, stop <-chan struct{}) <-chan int64 {
-	out := make(chan int64, 1)
-	go func() {
-		var peak int64
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if v := procKiB(pid, "RssAnon"); v > peak {
-				peak = v
-			}
-			select {
-			case <-stop:
-				out <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return out
-}
-
 // BenchmarkUpload uploads 128 MiB and 1 GiB files over loopback to a fresh server each and
 // reports:
 //   - the throughput as a ratio to the stock age CLI encrypting the same file to the same recipient
@@ -182,10 +116,10 @@ func BenchmarkUpload(b *testing.B) {
 				ageTime := timeAge(b, ageBin, r.id.Recipient().String(), file, os.DevNull)
 				ageDurable := timeAge(b, ageBin, r.id.Recipient().String(), file, filepath.Join(b.TempDir(), "out.age"))
 				stop, sent := make(chan struct{}), make(chan struct{})
-				pid := c.cmd.Process.Pid
-				whole, streaming := sampleRSS(pid, stop), sampleRSS(pid, sent)
+				pid := c.Cmd.Process.Pid
+				whole, streaming := candortest.PeakRSS(pid, 20*time.Millisecond, stop), candortest.PeakRSS(pid, 20*time.Millisecond, sent)
 				start := time.Now()
-				status, err := postFileSent(c.url, file, sent)
+				status, err := postFileSent(c.URL, file, sent)
 				upTime := time.Since(start) - streamPause
 				close(stop)
 				if err != nil || status != 200 {
@@ -238,11 +172,11 @@ func BenchmarkConcurrentUploads(b *testing.B) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 50)
 		stop := make(chan struct{})
-		peak := sampleRSS(c.cmd.Process.Pid, stop)
+		peak := candortest.PeakRSS(c.Cmd.Process.Pid, 20*time.Millisecond, stop)
 		start := time.Now()
 		for range 50 {
 			wg.Go(func() {
-				status, err := postFile(c.url, file)
+				status, err := postFile(c.URL, file)
 				if err == nil && status != 200 {
 					err = fmt.Errorf("status %d", status)
 				}
@@ -259,7 +193,7 @@ func BenchmarkConcurrentUploads(b *testing.B) {
 		}
 		b.ReportMetric(1000/time.Since(start).Seconds(), "MiB/s")
 		// VmHWM counts the store's mmapped file pages (page cache); RssAnon is the process's own.
-		b.ReportMetric(float64(procKiB(c.cmd.Process.Pid, "VmHWM"))/1024, "VmHWM-MiB")
+		b.ReportMetric(float64(candortest.ProcStatusKiB(c.Cmd.Process.Pid, "VmHWM"))/1024, "VmHWM-MiB")
 		b.ReportMetric(float64(<-peak)/1024, "peak-RssAnon-MiB")
 		b.ReportMetric(0, "ns/op")
 	}

@@ -9,32 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"candor/installation"
 	"candor/internal/testenv"
 )
 
 // browserCtx starts headless Chromium with page scripts disabled (Tor Browser at Safest).
 func browserCtx(t *testing.T) context.Context {
 	t.Helper()
-	path := testenv.Chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancelT)
-	setScripts(t, ctx, false)
-	return ctx
-}
-
-func setScripts(t *testing.T, ctx context.Context, on bool) {
-	t.Helper()
-	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on}); err != nil {
-		t.Fatalf("script execution: %v", err)
-	}
+	return testenv.Browser(t, 3*time.Minute)
 }
 
 // pageChecker saves a screenshot of each page and runs axe-core on it.
@@ -56,8 +40,8 @@ func (p *pageChecker) check(name string) {
 		t.Fatal(err)
 	}
 	// axe-core is a script: enable scripts for the check only (the page has none of its own).
-	setScripts(t, p.ctx, true)
-	defer setScripts(t, p.ctx, false)
+	testenv.SetScripts(t, p.ctx, true)
+	defer testenv.SetScripts(t, p.ctx, false)
 	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](p.axe+";true")); err != nil {
 		t.Fatalf("%s: injecting axe: %v", name, err)
 	}
@@ -94,8 +78,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := browserCtx(t)
-	e := newEnv(t, envOptions{settings: &Settings{Categories: []Category{
-		{ID: "general", Name: "General", Fields: []Field{{ID: "where", Label: "Where did it happen", Kind: "text"}}},
+	e := newEnv(t, envOptions{settings: &installation.Settings{Categories: []installation.Category{
+		{ID: "general", Name: "General", Fields: []installation.Field{{ID: "where", Label: "Where did it happen", Kind: "text"}}},
 		{ID: "finance", Name: "Money and procurement", Description: "Bribes, fraud, rigged tenders."},
 	}}})
 	dir := os.Getenv("CANDOR_SCREENSHOTS")

@@ -12,24 +12,21 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
 	"github.com/gofiber/fiber/v2"
 
+	"candor/cases"
 	"candor/crypto"
 	"candor/frontend"
+	"candor/installation"
 	"candor/internal/day"
-	"candor/internal/frame"
-	"candor/internal/logentry"
+	"candor/server/circuit"
 	"candor/server/store"
 )
 
 const (
-	keyNoticeSent    = frontend.KeyNoticeSent
-	keyTraceMissing  = frontend.KeyLoginMissing
-	keyTraceDeleted  = frontend.KeyLoginDeleted
-	maxLoginBody     = 4 << 10
-	maxReplyText     = 1 << 20
-	downloadPathRoot = "/followup/file/"
+	keyNoticeSent   = frontend.KeyNoticeSent
+	keyTraceMissing = frontend.KeyLoginMissing
+	maxLoginBody    = 4 << 10
 )
 
 // handleFollowup is GET /followup: the case page for a live session, else the login form.
@@ -49,28 +46,37 @@ func (s *Server) handleFollowup(c *fiber.Ctx) error {
 // derivation: a code that does not even parse derives a random dummy code, so a wrong code and a
 // garbled one take the same time and the same path.
 func (s *Server) handleLogin(c *fiber.Ctx) error {
+	reqKey := requestKey(c) // the circuit's login budget is spent before any Argon2id work
+	if err := s.spend(reqKey, circuit.Login, "/followup"); err != nil {
+		return err
+	}
 	vals, err := smallForm(c, maxLoginBody)
 	if err != nil {
 		return err
 	}
-	r, perr := crypto.ParseReceipt(vals.Get("receipt"))
+	typed := vals.Get("receipt")
+	r, perr := crypto.ParseReceipt(typed)
 	if perr != nil {
 		r, err = crypto.NewReceipt(rand.Reader)
 		if err != nil {
 			return err
 		}
 	}
-	key, err := s.derive(c.UserContext(), r)
+	key, err := s.Derive(c.UserContext(), r)
 	if err != nil {
 		return err
 	}
 	cs, err := s.st.CaseByLookup(key.Lookup)
 	if perr != nil || errors.Is(err, store.ErrNotFound) {
-		subject := LookupSubject(key.Lookup)
+		subject := cases.LookupSubject(key.Lookup)
 		key.Wipe()
-		return s.loginFailed(c, subject, perr == nil)
+		return s.loginFailed(c, subject, typed, perr == nil)
 	}
 	if err != nil {
+		key.Wipe()
+		return err
+	}
+	if err := s.spend(reqKey, circuit.Session, "/followup"); err != nil {
 		key.Wipe()
 		return err
 	}
@@ -85,26 +91,38 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	return c.Redirect("/followup", fiber.StatusSeeOther)
 }
 
-// loginFailed shows the login form with the reason: a wrong code, or — if the log holds a
-// CaseCreated entry for this code — that the case was deleted (logged) or is missing without a
-// logged deletion. The log is consulted for garbled codes too (with the dummy's subject).
-func (s *Server) loginFailed(c *fiber.Ctx, subject [32]byte, parsed bool) error {
-	t, err := s.trace(subject)
+// loginFailed shows the login form with the reason: typed words that are not in the word list
+// (named; this depends only on the public list), a wrong code, or — if the log holds a
+// CaseCreated entry for this code and no deletion of its case — that the case is missing without
+// a logged deletion (the server lost or hid it: the reporter should know). A case deleted with a
+// log entry (by the reviewers or retention) gets exactly the wrong-code page, the same status and
+// body as a code never issued, after the same derivation and the same log lookup: whoever holds a
+// code after the case is gone cannot tell from the server that there ever was a report. (The log
+// itself, which reviewers and witnesses check, still shows the deletion.) The log is consulted
+// for garbled codes too (with the dummy's subject). After a restore from a backup, a wrong code
+// also says that reports made before it may have been lost in it.
+func (s *Server) loginFailed(c *fiber.Ctx, subject [32]byte, typed string, parsed bool) error {
+	t, err := s.Trace(subject)
 	if err != nil {
 		s.log.Error("reading the case log", "err", err)
 	}
 	data := frontend.FollowupData{Page: s.page(c)}
+	unknown, words := crypto.ReceiptWordsNotInList(typed, maxNamedWords)
 	switch {
-	case parsed && t.created >= 0 && t.deleted >= 0:
-		data.Error = s.fe.T(data.Lang, keyTraceDeleted, strconv.FormatInt(t.created, 10), strconv.FormatInt(t.deleted, 10))
-	case parsed && t.created >= 0:
-		data.Error = s.fe.T(data.Lang, keyTraceMissing, strconv.FormatInt(t.created, 10))
+	case parsed && t.Created >= 0 && t.Deleted < 0:
+		data.Error = s.fe.T(data.Lang, keyTraceMissing, strconv.FormatInt(t.Created, 10))
+	case !parsed && (len(unknown) > 0 || words > 0 && words != crypto.ReceiptWords):
+		data.Error = s.fe.ReceiptProblem(data.Lang, unknown, words, crypto.ReceiptWords)
 	default:
 		data.Error = s.fe.T(data.Lang, frontend.ErrorWrongReceipt.MessageKey())
+		data.Restored = t.Restored
 	}
 	s.log.Info("request refused", "reason", string(frontend.ErrorWrongReceipt))
 	return s.render(c, frontend.ErrorWrongReceipt.Status(), frontend.PageFollowup, data)
 }
+
+// maxNamedWords bounds the typed words the login page names as not in the word list.
+const maxNamedWords = 8
 
 // smallForm reads a small urlencoded body (at most max bytes) without fiber's body parsing, which
 // would buffer a body of any size up to BodyLimit.
@@ -148,6 +166,12 @@ func (s *Server) clearSessionCookie(c *fiber.Ctx) {
 
 // casePage renders the case of session v.
 func (s *Server) casePage(c *fiber.Ctx, v view) error {
+	return s.casePageWith(c, v, fiber.StatusOK, frontend.Kept{})
+}
+
+// casePageWith renders the case of session v with status; kept fills the message form again
+// after a refusal.
+func (s *Server) casePageWith(c *fiber.Ctx, v view, status int, kept frontend.Kept) error {
 	cs, err := s.st.Case(v.caseID)
 	if errors.Is(err, store.ErrNotFound) {
 		s.sessions.delete(c.Cookies(sessionCookie))
@@ -158,19 +182,20 @@ func (s *Server) casePage(c *fiber.Ctx, v view) error {
 		return err
 	}
 	p := s.page(c)
-	replies := s.replies(cs, v.identity)
-	lv, err := s.logView(cs)
+	replies, unreadable := s.Replies(cs, v.identity)
+	lv, err := s.LogView(cs)
 	if err != nil {
 		s.log.Error("checking the case log", "err", err)
 	}
-	ack, feedback, overdue := Deadlines(cs, day.FromTime(s.now()))
+	ack, feedback, overdue := installation.Deadlines(cs, day.FromTime(s.now()))
 	data := frontend.CaseData{Page: p, Status: cs.Status, Received: cs.Received, AckDue: ack,
-		FeedbackDue: feedback, Replies: replies, Sent: sentList(cs), Log: lv, Limits: s.limits.frontend(),
-		Overdue: overdue}
+		FeedbackDue: feedback, Replies: replies, Unreadable: unreadable, Sent: sentList(cs), Log: lv, Limits: s.limits.frontend(),
+		Overdue: overdue, FeedbackGiven: cs.FeedbackGiven, Outcome: cs.Outcome, Record: s.Record(cs, v.identity)}
 	if v.notice != "" {
 		data.Notice = s.fe.T(p.Lang, v.notice)
 	}
-	return s.render(c, fiber.StatusOK, frontend.PageCase, data)
+	data.Kept = kept
+	return s.render(c, status, frontend.PageCase, data)
 }
 
 // sentList describes the reporter's own submissions without their content. The number of files is
@@ -186,86 +211,6 @@ func sentList(cs *store.Case) []frontend.Sent {
 	return out
 }
 
-// replies decrypts the case's replies with the reporter's identity, in memory. A reply that fails
-// to decrypt is left out and logged (without identifiers).
-func (s *Server) replies(cs *store.Case, id *age.HybridIdentity) []frontend.Reply {
-	names := s.reviewerNames()
-	var out []frontend.Reply
-	for _, m := range cs.Messages {
-		if m.Kind != store.KindReply {
-			continue
-		}
-		r, err := s.readReply(m, id)
-		if err != nil {
-			s.log.Error("decrypting a reply", "err", err)
-			continue
-		}
-		r.Day, r.Author = m.Day, m.Author
-		if n, ok := names[m.Author]; ok {
-			r.Author = n
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-func (s *Server) reviewerNames() map[string]string {
-	rs, _ := s.reviewers()
-	m := make(map[string]string, len(rs))
-	for _, r := range rs {
-		m[r.fp] = r.name
-	}
-	return m
-}
-
-// readReply decrypts one reply: its message text (up to maxReplyText bytes shown) and the names
-// and sizes of its files, whose download links name the blob and the file's position.
-func (s *Server) readReply(m store.Message, id *age.HybridIdentity) (frontend.Reply, error) {
-	var r frontend.Reply
-	fr, err := s.openSealed(m.Blob, id)
-	if err != nil {
-		return r, err
-	}
-	var text strings.Builder
-	for n := 0; ; {
-		p, err := fr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return r, err
-		}
-		switch p.Kind {
-		case frame.KindMessage:
-			if _, err := io.Copy(&text, io.LimitReader(fr, int64(maxReplyText-text.Len()))); err != nil {
-				return r, err
-			}
-		case frame.KindFile:
-			size, err := io.Copy(io.Discard, fr)
-			if err != nil {
-				return r, err
-			}
-			r.Files = append(r.Files, frontend.ReplyFile{Name: p.Name, Size: size,
-				URL: downloadPathRoot + m.Blob.String() + "/" + strconv.Itoa(n)})
-			n++
-		}
-	}
-	r.Text = text.String()
-	return r, nil
-}
-
-func (s *Server) openSealed(id store.BlobID, ident *age.HybridIdentity) (*frame.Reader, error) {
-	b, err := s.st.OpenBlob(id)
-	if err != nil {
-		return nil, err
-	}
-	pt, err := crypto.Open(b.Header, b, ident)
-	if err != nil {
-		return nil, err
-	}
-	return frame.NewReader(pt), nil
-}
-
 // handleDownload is GET /followup/file/BLOB/N: the N-th file of a reply of the session's case,
 // decrypted as it is sent.
 func (s *Server) handleDownload(c *fiber.Ctx) error {
@@ -279,53 +224,16 @@ func (s *Server) handleDownload(c *fiber.Ctx) error {
 		return pageErr(frontend.ErrorNotFound, nil)
 	}
 	cs, err := s.st.Case(v.caseID)
-	if err != nil || !hasReply(cs, blob) {
+	if err != nil || !cases.HasReply(cs, blob) && !cases.IsRecord(cs, blob) {
 		return pageErr(frontend.ErrorNotFound, nil)
 	}
-	fr, name, err := s.seekFile(blob, v.identity, n)
+	fr, name, err := s.SeekFile(blob, v.identity, n)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/octet-stream")
 	c.Set(fiber.HeaderContentDisposition, contentDisposition(name))
 	return c.SendStream(fr)
-}
-
-func hasReply(cs *store.Case, blob store.BlobID) bool {
-	for _, m := range cs.Messages {
-		if m.Blob == blob && m.Kind == store.KindReply {
-			return true
-		}
-	}
-	return false
-}
-
-// seekFile opens a reply and positions it at the body of its n-th file.
-func (s *Server) seekFile(blob store.BlobID, id *age.HybridIdentity, n int) (io.Reader, string, error) {
-	fr, err := s.openSealed(blob, id)
-	if err != nil {
-		return nil, "", err
-	}
-	for i := 0; ; {
-		p, err := fr.Next()
-		if err == io.EOF {
-			return nil, "", pageErr(frontend.ErrorNotFound, nil)
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		if p.Kind != frame.KindFile {
-			continue
-		}
-		if i == n {
-			name := SanitizeFilename(p.Name)
-			if name == "" {
-				name = "file"
-			}
-			return fr, name, nil
-		}
-		i++
-	}
 }
 
 // contentDisposition makes an attachment header with an ASCII fallback and the UTF-8 name.
@@ -340,71 +248,114 @@ func contentDisposition(name string) string {
 }
 
 // handleMessage is POST /followup/message: a further message and files from the reporter, sealed
-// to the case's reviewers like a report.
+// to the case's reviewers like a report. A refusal shows the case page again with what was typed.
 func (s *Server) handleMessage(c *fiber.Ctx) error {
 	v, ok := s.session(c)
 	if !ok {
-		return &pageError{key: frontend.ErrorSessionExpired}
+		return s.refuseExpired(c)
 	}
-	release, err := s.acquireUpload()
+	key := requestKey(c)
+	if err := s.spend(key, circuit.FollowUp, "/followup"); err != nil {
+		return s.refuseUpload(c, err)
+	}
+	done, err := s.circuitUpload(key, "/followup")
 	if err != nil {
-		return err
+		return s.refuseUpload(c, err)
 	}
-	defer release()
+	defer done()
+	mem, err := s.acquireUpload()
+	if err != nil {
+		u, release := s.keepSlot(c)
+		if u == nil {
+			return err
+		}
+		defer release()
+		return s.refuseFollowup(c, v, u, err)
+	}
+	defer mem.release()
 	cs, err := s.st.Case(v.caseID)
 	if err != nil {
 		return err
 	}
-	sl, err := s.readUpload(c, func(*form) ([]age.Recipient, error) { return s.caseRecipients(cs) })
-	if err != nil {
-		if pe := new(pageError); errors.As(err, &pe) && pe.key != frontend.ErrorInternal {
-			pe.back = "/followup"
-		}
-		return err
+	u, err := s.openUpload(c, mem)
+	if u != nil {
+		defer u.close()
 	}
-	if err := s.addFollowup(cs.ID, sl); err != nil {
-		if aerr := sl.blob.Abort(); aerr != nil {
-			s.log.Error("aborting upload", "err", aerr)
-		}
-		return err
+	if err == nil {
+		err = s.receiveFollowup(u, cs)
+	}
+	if err != nil {
+		return s.refuseFollowup(c, v, u, err)
 	}
 	s.sessions.setNotice(c.Cookies(sessionCookie), keyNoticeSent)
 	return c.Redirect("/followup", fiber.StatusSeeOther)
 }
 
-// caseRecipients returns the recipients of the case's reviewers that are still registered.
-func (s *Server) caseRecipients(cs *store.Case) ([]age.Recipient, error) {
-	all, err := s.reviewers()
-	if err != nil {
-		return nil, err
-	}
-	want := map[string]bool{}
-	for _, fp := range cs.Reviewers {
-		want[fp] = true
-	}
-	var rs []age.Recipient
-	for _, r := range all {
-		if want[r.fp] {
-			rs = append(rs, r.card.Recipient())
-		}
-	}
-	if len(rs) == 0 {
-		return nil, errors.New("no reviewer of the case is registered")
-	}
-	return rs, nil
-}
-
-// addFollowup commits sl as a follow-up message of the case with its MessageAdded log entry.
-func (s *Server) addFollowup(id store.CaseID, sl *sealed) error {
-	today := day.FromTime(s.now())
-	e, err := (&logentry.Entry{Type: logentry.MessageAdded, Day: today, Case: id, Actor: store.AuthorReporter,
-		Subject: HeaderSubject(sl.header)}).Marshal()
+// receiveFollowup reads a further message and files of case cs, seals them to the case's
+// recipients and stores them.
+func (s *Server) receiveFollowup(u *upload, cs *store.Case) error {
+	f, err := u.fields()
 	if err != nil {
 		return err
 	}
-	_, err = s.st.AddMessage(id, store.Message{Blob: sl.id, Kind: store.KindFollowup,
-		Author: store.AuthorReporter, Day: today}, [][]byte{e})
-	return err
+	if err := f.CheckNotEmpty(u.pending != nil); err != nil {
+		return err
+	}
+	recipients, err := s.CaseRecipients(cs)
+	if err != nil {
+		return err
+	}
+	sl, err := u.seal(recipients)
+	if err != nil {
+		return err
+	}
+	if err := s.AddFollowup(cs.ID, sl); err != nil {
+		if aerr := sl.Blob.Abort(); aerr != nil {
+			s.log.Error("aborting upload", "err", aerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// refuseExpired answers a follow-up message whose session expired (a reporter who wrote for
+// longer than the idle timeout): the login form, and the message that was not sent, to copy before
+// logging in again, with the names of the files (from this request's memory only).
+func (s *Server) refuseExpired(c *fiber.Ctx) error {
+	expired := &pageError{key: frontend.ErrorSessionExpired}
+	u, done := s.keepSlot(c)
+	if u == nil {
+		return expired
+	}
+	defer done()
+	kept := u.keep()
+	if strings.TrimSpace(kept.Message) == "" && len(kept.Files) == 0 {
+		return expired
+	}
+	s.refusal(expired)
+	s.clearSessionCookie(c)
+	data := frontend.FollowupData{Page: s.page(c), Error: s.fe.T(s.page(c).Lang, frontend.ErrorSessionExpired.MessageKey()),
+		Unsent: kept}
+	return s.render(c, frontend.ErrorSessionExpired.Status(), frontend.PageFollowup, data)
+}
+
+// refuseFollowup answers a refused follow-up message: the case page again, with what was typed
+// (from this request's memory only) and the problem next to its field; the error page when
+// nothing could be read.
+func (s *Server) refuseFollowup(c *fiber.Ctx, v view, u *upload, err error) error {
+	if errors.Is(err, cases.ErrEmpty) {
+		err = pageErr(frontend.ErrorEmptyMessage, nil)
+	}
+	pe := s.refusal(err)
+	if pe.key != frontend.ErrorInternal {
+		pe.back = "/followup"
+	}
+	if u == nil {
+		return s.errorPage(c, pe)
+	}
+	kept := u.keep()
+	kept.Problems = []frontend.Problem{s.fe.Problem(s.page(c), pe.key, s.limits.frontend())}
+	return s.casePageWith(c, v, pe.key.Status(), kept)
 }
 
 // handleLogout is POST /logout: the session is wiped and forgotten.
@@ -412,6 +363,23 @@ func (s *Server) handleLogout(c *fiber.Ctx) error {
 	if sid := c.Cookies(sessionCookie); sid != "" {
 		s.sessions.delete(sid)
 	}
-	s.clearSessionCookie(c)
+	c.Set("Clear-Site-Data", `"cache"`)
 	return s.render(c, fiber.StatusOK, frontend.PageLoggedOut, frontend.LoggedOutData{Page: s.page(c)})
+}
+
+// handleLogoutClear is GET /logout/clear.css, an empty stylesheet that the logged-out page loads.
+// Its answer clears the session cookie and sends Clear-Site-Data: "cache", "cookies".
+//
+// Chromium keeps pages served with Cache-Control: no-store in its back/forward cache and shows
+// them again on Back — the whole case page, replies included, after a logout (issue 16) —
+// unless a cookie of the site changes while the page is in that cache. A change made by the
+// logout's own answer comes too early: it is processed before the logged-out page replaces the
+// case page, so the case page enters the cache afterwards, unaffected. This request comes after
+// the replacement, so its cookie change (and the cache clearing) evicts the case page. The
+// session itself is wiped by the logout already; the cookie left until then names nothing.
+func (s *Server) handleLogoutClear(c *fiber.Ctx) error {
+	s.clearSessionCookie(c)
+	c.Set("Clear-Site-Data", `"cache", "cookies"`)
+	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	return c.SendString("/* logged out */\n")
 }

@@ -3,17 +3,13 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/textproto"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,13 +17,18 @@ import (
 
 	"filippo.io/age"
 
+	"candor/admin"
+	"candor/candortest"
 	"candor/crypto"
+	"candor/installation"
 	"candor/internal/frame"
+	"candor/internal/torcircuit"
+	"candor/server/circuit"
 	"candor/server/store"
 )
 
 // testKDF is the cheapest derivation NewDeriver accepts.
-var testKDF = crypto.KDFParams{Memory: crypto.MinKDFMemory, Time: crypto.MinKDFTime, Threads: 1}
+var testKDF = candortest.KDF
 
 // testReviewer is a reviewer whose keys the test holds.
 type testReviewer struct {
@@ -39,31 +40,22 @@ type testReviewer struct {
 
 func newTestReviewer(t testing.TB, name string) testReviewer {
 	t.Helper()
-	id, err := age.GenerateHybridIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sk, err := crypto.GenerateSigningKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	card, err := crypto.NewCard(name, id.Recipient().String(), sk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testReviewer{id: id, sk: sk, card: card, fp: card.Fingerprint()}
+	r := candortest.NewReviewer(t, name)
+	return testReviewer{id: r.ID, sk: r.Key, card: r.Card, fp: r.FP}
 }
 
 // env is a server on a loopback listener with a real store in a temporary directory.
 type env struct {
-	t         testing.TB
-	dir       string
-	st        *store.Store
-	srv       *Server
-	url       string
-	addr      string
-	reviewers []testReviewer
-	clock     *clock
+	t           testing.TB
+	dir         string
+	st          *store.Store
+	srv         *Server
+	url         string
+	addr        string
+	reviewers   []testReviewer
+	clock       *clock
+	circuits    bool   // served through a torcircuit.Listener
+	lastCircuit uint32 // the circuit of the last client()
 }
 
 // clock is a settable time source.
@@ -74,8 +66,14 @@ func (c *clock) now() time.Time { return c.t }
 type envOptions struct {
 	limits    Limits
 	reviewers int
-	settings  *Settings
+	settings  *installation.Settings
 	log       io.Writer // server log output; nil discards
+	// circuits serves through a torcircuit.Listener, as on tor's socket: clients from
+	// circuitClient send tor's PROXY header first. keeper, if set, keeps the budgets.
+	circuits bool
+	keeper   *circuit.Keeper
+	// receiptsAhead: receipts derived before submissions need them (Config.ReceiptsAhead).
+	receiptsAhead int
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -84,53 +82,74 @@ func newEnv(t testing.TB, o envOptions) *env {
 		o.reviewers = 2
 	}
 	e := &env{t: t, dir: t.TempDir(), clock: &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}}
-	st, err := OpenStore(e.dir, e.clock.now)
+	st, err := installation.OpenStore(e.dir, e.clock.now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.st = st
-	opts := InitOptions{KDF: testKDF, Now: e.clock.now, Settings: o.settings}
+	opts := installation.InitOptions{KDF: testKDF, Now: e.clock.now, Settings: o.settings}
 	for i := range o.reviewers {
 		r := newTestReviewer(t, fmt.Sprintf("Reviewer %c", 'A'+i))
 		e.reviewers = append(e.reviewers, r)
 		opts.Reviewers = append(opts.Reviewers, r.card.Marshal())
 	}
-	if err := Init(st, opts); err != nil {
+	if err := installation.Init(st, opts); err != nil {
 		t.Fatal(err)
 	}
 	logw := o.log
 	if logw == nil {
 		logw = io.Discard
 	}
-	e.srv, err = New(Config{Store: st, Now: e.clock.now, Limits: o.limits, MaxKDF: 2,
+	e.srv, err = New(Config{Store: st, Now: e.clock.now, Limits: o.limits, MaxKDF: 2, Circuits: o.keeper, ReceiptsAhead: o.receiptsAhead,
 		Log: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.addr = ln.Addr().String()
-	e.url = "http://" + e.addr
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(ctx, ln, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+	t.Cleanup(func() { st.Close() }) // registered first, so it runs after the server has stopped
+	e.circuits = o.circuits
+	e.addr = candortest.ServeInProcess(t, func(ctx context.Context, ln net.Listener) error {
+		if o.circuits {
+			ln = torcircuit.NewListener(ln, 0)
 		}
-		st.Close()
+		return e.srv.Serve(ctx, ln, nil)
 	})
+	e.url = "http://" + e.addr
 	return e
 }
 
-// client returns an HTTP client with a cookie jar that does not follow redirects.
+// client returns an HTTP client with a cookie jar that does not follow redirects (on an env with
+// circuits, on a circuit of its own).
 func (e *env) client() *http.Client {
+	if e.circuits {
+		e.lastCircuit++
+		return e.circuitClient(1<<20 + e.lastCircuit)
+	}
+	return e.plainClient()
+}
+
+func (e *env) plainClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// circuitClient returns a client whose connections come "from tor" on circuit id: each opens with
+// the PROXY header tor writes (torcircuit.Format), as on the public service's socket.
+func (e *env) circuitClient(id uint32) *http.Client {
+	c := e.plainClient()
+	var d net.Dialer
+	c.Transport = &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.Write(torcircuit.Format(torcircuit.Header{Circuit: id, VirtualPort: 80})); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}}
+	return c
 }
 
 // counts is everything of the store a failed request must leave unchanged.
@@ -162,25 +181,14 @@ func filePart(filename string, body []byte) part {
 	return part{name: "file", filename: filename, ctype: "application/octet-stream", body: body}
 }
 
-// multipartBody encodes parts; filenames are written raw (no escaping), as hostile clients do.
+// multipartBody encodes parts (candortest.Multipart); filenames are written raw (no escaping), as
+// hostile clients do.
 func multipartBody(parts ...part) (body []byte, contentType string) {
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	for _, p := range parts {
-		h := textproto.MIMEHeader{}
-		cd := fmt.Sprintf(`form-data; name="%s"`, p.name)
-		if p.name == "file" {
-			cd += fmt.Sprintf(`; filename="%s"`, p.filename)
-		}
-		h.Set("Content-Disposition", cd)
-		if p.ctype != "" {
-			h.Set("Content-Type", p.ctype)
-		}
-		pw, _ := w.CreatePart(h)
-		pw.Write(p.body)
+	ps := make([]candortest.Part, len(parts))
+	for i, p := range parts {
+		ps[i] = candortest.Part{Name: p.name, Filename: p.filename, ContentType: p.ctype, Body: p.body}
 	}
-	w.Close()
-	return b.Bytes(), w.FormDataContentType()
+	return candortest.Multipart(ps...)
 }
 
 func (e *env) post(c *http.Client, path, ctype string, body io.Reader) (*http.Response, string) {
@@ -210,8 +218,6 @@ func (e *env) get(c *http.Client, path string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-var receiptRE = regexp.MustCompile(`id="receipt-code">([^<]+)<`)
-
 // submit posts a report and returns the receipt code.
 func (e *env) submit(parts ...part) string {
 	e.t.Helper()
@@ -220,11 +226,11 @@ func (e *env) submit(parts ...part) string {
 	if resp.StatusCode != 200 {
 		e.t.Fatalf("POST /report: got status %d, want 200\n%s", resp.StatusCode, page)
 	}
-	m := receiptRE.FindStringSubmatch(page)
-	if m == nil {
+	code := candortest.ReceiptCode([]byte(page))
+	if code == "" {
 		e.t.Fatalf("no receipt code on the page:\n%s", page)
 	}
-	return m[1]
+	return code
 }
 
 // login logs in with code and returns the client holding the session.
@@ -286,14 +292,31 @@ func (e *env) decrypt(blob store.BlobID, id age.Identity) []decryptedPart {
 	}
 }
 
-// syncWriter serialises writes to w (the server logs from many goroutines).
-type syncWriter struct {
+// logBuffer is a log destination the server writes from many goroutines while a test reads it.
+type logBuffer struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
+
+// String is what was logged so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Reset forgets what was logged so far.
+func (l *logBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
+// jobs are the periodic jobs over the env's store, with the server's log and clock.
+func (e *env) jobs() *admin.Jobs { return &admin.Jobs{Store: e.st, Log: e.srv.log, Now: e.srv.now} }

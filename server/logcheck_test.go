@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,6 +16,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"candor/admin"
+	"candor/installation"
+	"candor/internal/leaf"
 	"candor/internal/logentry"
 )
 
@@ -25,7 +29,7 @@ func (e *env) reopen(t *testing.T, edit func(tx *bolt.Tx) error) *env {
 	if err := e.st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(filepath.Join(e.dir, StoreFile), 0o600, nil)
+	db, err := bolt.Open(filepath.Join(e.dir, installation.StoreFile), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +40,7 @@ func (e *env) reopen(t *testing.T, edit func(tx *bolt.Tx) error) *env {
 		t.Fatal(err)
 	}
 	n := &env{t: t, dir: e.dir, reviewers: e.reviewers, clock: e.clock}
-	if n.st, err = OpenStore(e.dir, e.clock.now); err != nil {
+	if n.st, err = installation.OpenStore(e.dir, e.clock.now); err != nil {
 		t.Fatal(err)
 	}
 	if n.srv, err = New(Config{Store: n.st, Now: e.clock.now, MaxKDF: 2}); err != nil {
@@ -61,7 +65,7 @@ func TestOutsideDeletionDetected(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	code := e.submit(textPart("message", "please do not make this vanish"))
 	c := e.onlyCase()
-	if err := e.srv.VerifyLog(); err != nil {
+	if err := e.jobs().VerifyLog(); err != nil {
 		t.Fatal(err)
 	}
 	n := e.reopen(t, func(tx *bolt.Tx) error {
@@ -76,24 +80,36 @@ func TestOutsideDeletionDetected(t *testing.T) {
 		t.Errorf("got status %d, page lacks %q:\n%s", status, want, page)
 	}
 	// The log itself was not touched: it still verifies, and it still holds the case.
-	if _, err := CheckLog(n.st); err != nil {
+	if _, err := admin.CheckLog(n.st); err != nil {
 		t.Errorf("CheckLog: got %v, want nil (only the case record was removed)", err)
 	}
 }
 
-// rewriteLog replaces entry i with b and, if rehash, recomputes every stored hash so that the
-// tree is self-consistent again (a careful attacker).
+// rewriteLog replaces entry i with a public leaf holding b and, if rehash, recomputes every stored
+// hash so that the tree is self-consistent again (a careful attacker).
 func rewriteLog(i uint64, b []byte, rehash bool) func(tx *bolt.Tx) error {
 	return func(tx *bolt.Tx) error {
 		lb, hb := tx.Bucket([]byte("log")), tx.Bucket([]byte("loghash"))
 		key := binaryKey(i)
-		if err := lb.Put(key, b); err != nil || !rehash {
+		lf, err := leaf.New(rand.Reader, b, leaf.Public, nil, leaf.DefaultTagCount)
+		if err != nil {
 			return err
 		}
-		var tree memTree
+		stored, err := lf.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := lb.Put(key, stored); err != nil || !rehash {
+			return err
+		}
+		var tree hashTree
 		var n int64
 		if err := lb.ForEach(func(k, v []byte) error {
-			hs, err := tlog.StoredHashes(n, v, tree)
+			lf, err := leaf.Parse(v)
+			if err != nil {
+				return err
+			}
+			hs, err := tlog.StoredHashes(n, lf.Head(), tree)
 			tree, n = append(tree, hs...), n+1
 			return err
 		}); err != nil {
@@ -120,7 +136,7 @@ func TestCheckLogDetectsRewrites(t *testing.T) {
 		rehash bool
 		want   error
 	}{
-		{"stale hashes", false, ErrLogInconsistent},
+		{"stale hashes", false, admin.ErrLogInconsistent},
 		{"recomputed tree", true, logentry.ErrFork},
 	}
 	for _, tt := range tests {
@@ -129,23 +145,20 @@ func TestCheckLogDetectsRewrites(t *testing.T) {
 			e := newEnv(t, envOptions{})
 			e.submit(textPart("message", "one"))
 			e.submit(textPart("message", "two"))
-			if err := e.srv.VerifyLog(); err != nil {
+			if err := e.jobs().VerifyLog(); err != nil {
 				t.Fatal(err)
 			}
-			rep, err := CheckLog(e.st)
+			rep, err := admin.CheckLog(e.st)
 			if err != nil || rep.Checkpoint != rep.Size || rep.Size == 0 {
 				t.Fatalf("CheckLog before the edit: got %+v, %v", rep, err)
 			}
 			n := e.reopen(t, rewriteLog(uint64(rep.Size-1), forged, tt.rehash))
-			_, err = CheckLog(n.st)
-			if !errors.Is(err, tt.want) || !errors.Is(err, ErrLogInconsistent) {
+			_, err = admin.CheckLog(n.st)
+			if !errors.Is(err, tt.want) || !errors.Is(err, admin.ErrLogInconsistent) {
 				t.Errorf("CheckLog: got %v, want %v", err, tt.want)
 			}
-			s, err := New(Config{Store: n.st, Log: slog.New(slog.NewTextHandler(&logBuf, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.VerifyLog() == nil || !strings.Contains(logBuf.String(), "CASE LOG INCONSISTENT") {
+			jobs := &admin.Jobs{Store: n.st, Log: slog.New(slog.NewTextHandler(&logBuf, nil))}
+			if jobs.VerifyLog() == nil || !strings.Contains(logBuf.String(), "CASE LOG INCONSISTENT") {
 				t.Errorf("VerifyLog did not log loudly: %q", logBuf.String())
 			}
 		})
@@ -155,7 +168,7 @@ func TestCheckLogDetectsRewrites(t *testing.T) {
 func TestCheckLogRollback(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.submit(textPart("message", "one"))
-	if err := e.srv.VerifyLog(); err != nil {
+	if err := e.jobs().VerifyLog(); err != nil {
 		t.Fatal(err)
 	}
 	size, _ := e.st.LogSize()
@@ -166,7 +179,18 @@ func TestCheckLogRollback(t *testing.T) {
 		}
 		return lb.SetSequence(uint64(size - 1))
 	})
-	if _, err := CheckLog(n.st); !errors.Is(err, ErrLogInconsistent) {
+	if _, err := admin.CheckLog(n.st); !errors.Is(err, admin.ErrLogInconsistent) {
 		t.Errorf("truncated log: got %v, want ErrLogInconsistent", err)
 	}
+}
+
+// hashTree is a tlog tree in memory: its stored hashes in index order.
+type hashTree []tlog.Hash
+
+func (t hashTree) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		out[i] = t[x]
+	}
+	return out, nil
 }

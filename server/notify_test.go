@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"candor/admin"
+	"candor/installation"
 	"candor/internal/day"
 )
 
@@ -46,7 +48,7 @@ func (h *hook) got() []string {
 
 func TestNotifierUpdate(t *testing.T) {
 	h, srv := newHook(t)
-	n, err := NewNotifier(srv.URL+"/hook", nil, nil)
+	n, err := admin.NewNotifier(srv.URL+"/hook", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func TestNotifierFailureHidesQuery(t *testing.T) {
 	h, srv := newHook(t)
 	h.status = http.StatusInternalServerError
 	var logBuf bytes.Buffer
-	n, err := NewNotifier(srv.URL+"/hook?token="+secret, nil, slog.New(slog.NewTextHandler(&logBuf, nil)))
+	n, err := admin.NewNotifier(srv.URL+"/hook?token="+secret, nil, slog.New(slog.NewTextHandler(&logBuf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestNotifierFailureHidesQuery(t *testing.T) {
 
 func TestNewNotifierRejects(t *testing.T) {
 	for _, u := range []string{"", "ftp://example.org/x", "/relative", "http://", "://bad"} {
-		if _, err := NewNotifier(u, nil, nil); !errors.Is(err, ErrNotifyURL) {
+		if _, err := admin.NewNotifier(u, nil, nil); !errors.Is(err, admin.ErrNotifyURL) {
 			t.Errorf("%q: got %v, want ErrNotifyURL", u, err)
 		}
 	}
@@ -127,15 +129,15 @@ func TestNewNotifierRejects(t *testing.T) {
 func TestNotifyTick(t *testing.T) {
 	h, srv := newHook(t)
 	e := newEnv(t, envOptions{})
-	n, err := NewNotifier(srv.URL, nil, nil)
+	n, err := admin.NewNotifier(srv.URL, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.srv.notifyTick(context.Background(), n) {
+	if e.jobs().NotifyTick(context.Background(), n) {
 		t.Error("notified with no case")
 	}
-	rc := e.submitCase(DefaultCategory, "x")
-	if !e.srv.notifyTick(context.Background(), n) {
+	rc := e.submitCase(installation.DefaultCategory, "x")
+	if !e.jobs().NotifyTick(context.Background(), n) {
 		t.Fatal("no notification for a new case")
 	}
 	got := h.got()
@@ -144,5 +146,24 @@ func TestNotifyTick(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(got, ""), rc.c.ID.String()) {
 		t.Error("the notification names the case")
+	}
+}
+
+// TestNotifierUnusualRate: the notifier adds "unusual_rate":true while today's submissions are
+// unusually many, and sends again when that changes.
+func TestNotifierUnusualRate(t *testing.T) {
+	h, srv := newHook(t)
+	n, err := admin.NewNotifier(srv.URL, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := day.Day(20000)
+	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1})
+	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1, UnusualRate: true})
+	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1, UnusualRate: true})
+	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1})
+	want := []string{`{"attention":1}`, `{"attention":1,"unusual_rate":true}`, `{"attention":1}`}
+	if got := h.got(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("bodies %q, want %q", got, want)
 	}
 }

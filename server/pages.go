@@ -8,19 +8,23 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"candor/crypto"
+	"candor/cases"
 	"candor/frontend"
+	"candor/installation"
 )
 
 // pageError is an error a handler returns to show a fixed error page. err, if any, is for the log
 // only and must hold no content, code or identifier.
 type pageError struct {
-	key  frontend.ErrorKey
-	back string // overrides the page's default back link
-	err  error
+	key   frontend.ErrorKey
+	back  string // overrides the page's default back link
+	err   error
+	retry time.Duration // ErrorOverBudget: when the circuit may act again (Retry-After)
+	what  string        // ErrorOverBudget: which budget, for the log
 }
 
 func (e *pageError) Error() string {
@@ -34,14 +38,49 @@ func (e *pageError) Unwrap() error { return e.err }
 
 func pageErr(k frontend.ErrorKey, err error) error { return &pageError{key: k, err: err} }
 
-// storageFull reports whether err comes from a full disk or an exhausted quota.
-func storageFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+// asPage turns a refusal of the case domain into its page; other errors are returned as they are.
+func asPage(err error) error {
+	for _, m := range []struct {
+		err error
+		key frontend.ErrorKey
+	}{
+		{cases.ErrUnknownCategory, frontend.ErrorUnknownCategory},
+		{cases.ErrNoReviewer, frontend.ErrorNoReviewer},
+		{cases.ErrUnknownReviewer, frontend.ErrorUnknownReviewer},
+		{cases.ErrBusy, frontend.ErrorBusy},
+		{cases.ErrNoSuchFile, frontend.ErrorNotFound},
+		{cases.ErrEmpty, frontend.ErrorEmptyReport},
+	} {
+		if errors.Is(err, m.err) {
+			return pageErr(m.key, nil)
+		}
+	}
+	return err
 }
 
-// errorHandler renders every error as a fixed page; only internal errors are logged with their
-// (content-free) error, the others by their key.
+// storageFull reports whether err comes from a full disk or an exhausted quota. bbolt reports a
+// failed file resize with the errno's text only ("file resize error: no space left on device"),
+// so the text is checked too.
+func storageFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, syscall.ENOSPC.Error()) || strings.Contains(msg, syscall.EDQUOT.Error())
+}
+
+// errorHandler renders every error as a fixed page.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	return s.errorPage(c, s.refusal(err))
+}
+
+// refusal turns err into the page error to show and logs it: internal errors with their
+// (content-free) error, the others by their key.
+func (s *Server) refusal(err error) *pageError {
+	err = asPage(err)
 	pe := new(pageError)
 	var fe *fiber.Error
 	switch {
@@ -54,14 +93,28 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if pe.key == frontend.ErrorInternal && storageFull(pe.err) {
 		// Nothing was stored (the transaction failed whole); the reporter may try again later.
 		s.log.Error("storage full: request refused", "err", pe.err)
-		pe = &pageError{key: frontend.ErrorBusy, back: pe.back}
+		pe = &pageError{key: frontend.ErrorStorageFull, back: pe.back}
 	}
-	if pe.key == frontend.ErrorInternal {
+	switch {
+	case pe.key == frontend.ErrorInternal:
 		s.log.Error("request failed", "err", pe.err)
-	} else {
+	case pe.key == frontend.ErrorOverBudget:
+		s.log.Info("request refused", "reason", string(pe.key), "budget", pe.what)
+	case pe.key != frontend.ErrorStorageFull:
 		s.log.Info("request refused", "reason", string(pe.key))
 	}
-	data := s.fe.Error(s.page(c), pe.key, s.limits.frontend())
+	return pe
+}
+
+// errorPage renders the fixed error page of pe.
+func (s *Server) errorPage(c *fiber.Ctx, pe *pageError) error {
+	var data frontend.ErrorData
+	if pe.key == frontend.ErrorOverBudget {
+		data = s.fe.OverBudget(s.page(c), int((pe.retry+time.Minute-1)/time.Minute), pe.back)
+		c.Set(fiber.HeaderRetryAfter, retryAfter(pe.retry))
+	} else {
+		data = s.fe.Error(s.page(c), pe.key, s.limits.frontend())
+	}
 	if pe.back != "" {
 		data.Back = pe.back
 	}
@@ -129,7 +182,8 @@ func (s *Server) lang(c *fiber.Ctx) string {
 // page returns the common page data for the request.
 func (s *Server) page(c *fiber.Ctx) frontend.Page {
 	p := s.fe.Page(s.lang(c), c.Path())
-	p.Title = s.currentSettings().ServiceName
+	p.Title = s.CurrentSettings().ServiceName
+	p.Info = s.CurrentSettings().InfoKindsWritten()
 	return p
 }
 
@@ -138,11 +192,15 @@ func (s *Server) publicRoutes(app *fiber.App) {
 	app.Get("/", s.handleLanding)
 	app.Get("/report", s.handleReportForm)
 	app.Post("/report", s.handleReport)
+	app.Get(receiptPagePath, s.handleReceipt)
+	app.Get(receiptPagePath+"/forget.css", s.handleReceiptForget)
 	app.Get("/followup", s.handleFollowup)
 	app.Post("/followup", s.handleLogin)
 	app.Post("/followup/message", s.handleMessage)
 	app.Get("/followup/file/:blob/:part", s.handleDownload)
 	app.Post("/logout", s.handleLogout)
+	app.Get("/logout/clear.css", s.handleLogoutClear)
+	app.Get("/info/:kind", s.handleInfo)
 	// Known paths with another method get 405, not 404.
 	for _, p := range []string{"/", "/report", "/followup", "/followup/message", "/logout"} {
 		app.All(p, func(c *fiber.Ctx) error { return pageErr(frontend.ErrorMethodNotAllowed, nil) })
@@ -179,43 +237,52 @@ func (s *Server) staticRoutes(app *fiber.App) {
 
 func (s *Server) handleLanding(c *fiber.Ctx) error {
 	return s.render(c, fiber.StatusOK, frontend.PageLanding, frontend.LandingData{
-		Page: s.page(c), ServiceName: s.currentSettings().ServiceName, Organisation: s.currentSettings().Organisation,
+		Page: s.page(c), ServiceName: s.CurrentSettings().ServiceName, Organisation: s.CurrentSettings().Organisation,
 		Reviewers: s.frontendReviewers(),
 	})
 }
 
-// reviewer is a registered reviewer as the pages and uploads need it.
-type reviewer struct {
-	fp, name string
-	card     *crypto.Card
-}
-
 // reviewers returns the registered reviewers whose cards parse, in fingerprint order.
-func (s *Server) reviewers() ([]reviewer, error) {
-	rs, err := s.st.Reviewers()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]reviewer, 0, len(rs))
-	for _, r := range rs {
-		card, err := s.cards.parse(r.Card)
-		if err != nil {
-			s.log.Error("registered reviewer card does not parse", "err", err)
-			continue
-		}
-		out = append(out, reviewer{fp: r.Fingerprint, name: card.Name(), card: card})
-	}
-	return out, nil
-}
-
 func (s *Server) frontendReviewers() []frontend.Reviewer {
-	rs, err := s.reviewers()
+	rs, err := s.Reviewers()
 	if err != nil {
 		s.log.Error("listing reviewers", "err", err)
 	}
 	out := make([]frontend.Reviewer, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, frontend.Reviewer{Name: r.name, Fingerprint: r.fp})
+		out = append(out, frontend.Reviewer{Name: r.Name, Fingerprint: r.Fingerprint, Recipient: r.Card.Recipient().String()})
 	}
 	return out
+}
+
+// frontendCategories converts the categories for the report page.
+func frontendCategories(s installation.Settings) []frontend.Category {
+	out := make([]frontend.Category, 0, len(s.Categories))
+	for _, c := range s.Categories {
+		fc := frontend.Category{ID: c.ID, Name: c.Name, Description: c.Description}
+		for _, f := range c.Fields {
+			fc.Fields = append(fc.Fields, frontend.Field{ID: f.ID, Label: f.Label, Help: f.Help,
+				Kind: f.Kind, Options: f.Options, Required: f.Required})
+		}
+		out = append(out, fc)
+	}
+	return out
+}
+
+// handleInfo is GET /info/KIND: the organisation's information page of that kind (procedure,
+// privacy, external) in the reporter's language, else in English or another one; 404 if none.
+func (s *Server) handleInfo(c *fiber.Ctx) error {
+	p := s.page(c)
+	ip, ok := s.CurrentSettings().Info(c.Params("kind"), p.Lang)
+	if !ok {
+		return pageErr(frontend.ErrorNotFound, nil)
+	}
+	var paras []string
+	for _, para := range strings.Split(strings.ReplaceAll(ip.Body, "\r\n", "\n"), "\n\n") {
+		if t := strings.TrimSpace(para); t != "" {
+			paras = append(paras, t)
+		}
+	}
+	return s.render(c, fiber.StatusOK, frontend.PageInfo, frontend.InfoData{Page: p, Kind: ip.Kind,
+		Heading: ip.Title, Paragraphs: paras, WrittenIn: ip.Lang})
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"candor/admin"
 	"strings"
 	"testing"
 )
@@ -9,7 +10,7 @@ import (
 // form without a restart.
 func TestReloadSettings(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	a, err := NewAdmin(AdminConfig{Store: e.st, DataDir: e.dir, Now: e.clock.now,
+	a, err := admin.New(admin.Config{Store: e.st, DataDir: e.dir, Now: e.clock.now,
 		OnSettingsChanged: func() {
 			if err := e.srv.ReloadSettings(); err != nil {
 				t.Errorf("ReloadSettings: %v", err)

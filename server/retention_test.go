@@ -3,81 +3,28 @@ package server
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"html"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"candor/admin"
+	"candor/frontend"
+	"candor/installation"
 	"candor/internal/day"
 	"candor/internal/logentry"
 	"candor/server/store"
 )
 
-func retentionSettings() *Settings {
-	return &Settings{Categories: []Category{
-		{ID: DefaultCategory, Name: "General"},
+func retentionSettings() *installation.Settings {
+	return &installation.Settings{Categories: []installation.Category{
+		{ID: installation.DefaultCategory, Name: "General"},
 		{ID: "short", Name: "Short", RetentionDays: 30},
 		{ID: "forever", Name: "Forever", KeepForever: true},
 	}}
-}
-
-func TestRetentionPolicyValidation(t *testing.T) {
-	tests := []struct {
-		name string
-		c    Category
-		ok   bool
-	}{
-		{"default", Category{ID: "a", Name: "A"}, true},
-		{"days", Category{ID: "a", Name: "A", RetentionDays: 30}, true},
-		{"forever", Category{ID: "a", Name: "A", KeepForever: true}, true},
-		{"negative", Category{ID: "a", Name: "A", RetentionDays: -1}, false},
-		{"too long", Category{ID: "a", Name: "A", RetentionDays: MaxRetentionDays + 1}, false},
-		{"both", Category{ID: "a", Name: "A", RetentionDays: 30, KeepForever: true}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.c.validate()
-			if (err == nil) != tt.ok {
-				t.Errorf("validate: got %v, want ok=%v", err, tt.ok)
-			}
-		})
-	}
-	s, err := ParseSettings([]byte(`{"categories":[{"id":"general","name":"G","retention_days":0}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, forever := s.retentionDays(DefaultCategory); d != DefaultRetentionDays || forever {
-		t.Errorf("retention_days 0: got %d days, forever %v; want the default %d, not forever", d, forever, DefaultRetentionDays)
-	}
-}
-
-func TestRetentionDue(t *testing.T) {
-	s := *retentionSettings()
-	closed := day.Day(20000)
-	tests := []struct {
-		name  string
-		c     store.Case
-		today day.Day
-		want  bool
-	}{
-		{"open", store.Case{Category: DefaultCategory}, closed + 10000, false},
-		{"default not yet", store.Case{Category: DefaultCategory, Closed: closed}, closed + 364, false},
-		{"default due", store.Case{Category: DefaultCategory, Closed: closed}, closed + 365, true},
-		{"short due", store.Case{Category: "short", Closed: closed}, closed + 30, true},
-		{"short not yet", store.Case{Category: "short", Closed: closed}, closed + 29, false},
-		{"forever", store.Case{Category: "forever", Closed: closed}, closed + 100000, false},
-		{"removed category", store.Case{Category: "gone", Closed: closed}, closed + 365, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := RetentionDue(s, &tt.c, tt.today); got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
 }
 
 // retentionCase is a submitted case with its receipt code and the age headers of its blobs.
@@ -88,6 +35,7 @@ type retentionCase struct {
 }
 
 // submitCase submits a report in category, returns it with its headers.
+
 func (e *env) submitCase(category, text string) retentionCase {
 	e.t.Helper()
 	before := map[store.CaseID]bool{}
@@ -167,15 +115,15 @@ func scanDir(t *testing.T, dir string, needles [][]byte) (hits []string, files i
 // age header of a deleted blob is left in any file of the data directory (a backup taken after the
 // deletion included), and the reporter is told on login.
 func TestRetentionJob(t *testing.T) {
-	var logBuf bytes.Buffer
-	e := newEnv(t, envOptions{settings: retentionSettings(), log: &syncWriter{w: &logBuf}})
+	var logBuf logBuffer
+	e := newEnv(t, envOptions{settings: retentionSettings(), log: &logBuf})
 	start := day.FromTime(e.clock.t)
-	due := e.submitCase(DefaultCategory, "due for deletion")
+	due := e.submitCase(installation.DefaultCategory, "due for deletion")
 	dueShort := e.submitCase("short", "short retention")
-	recent := e.submitCase(DefaultCategory, "closed recently")
-	held := e.submitCase(DefaultCategory, "held by a reviewer")
+	recent := e.submitCase(installation.DefaultCategory, "closed recently")
+	held := e.submitCase(installation.DefaultCategory, "held by a reviewer")
 	forever := e.submitCase("forever", "kept forever")
-	open := e.submitCase(DefaultCategory, "still open")
+	open := e.submitCase(installation.DefaultCategory, "still open")
 	e.closeCase(due, start)
 	e.closeCase(dueShort, start.AddDays(300))
 	e.closeCase(recent, start.AddDays(200))
@@ -187,21 +135,21 @@ func TestRetentionJob(t *testing.T) {
 	today := day.FromTime(e.clock.t)
 	sizeBefore, _ := e.st.LogSize()
 
-	dry, err := Retention(context.Background(), e.st, RetentionOptions{Today: today, DryRun: true})
+	dry, err := admin.Retention(context.Background(), e.st, admin.RetentionOptions{Today: today, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (RetentionReport{Due: 3, Held: 1}); dry != want {
+	if want := (admin.RetentionReport{Due: 3, Held: 1}); dry != want {
 		t.Errorf("dry run: got %+v, want %+v", dry, want)
 	}
 	if n, _ := e.st.LogSize(); n != sizeBefore {
 		t.Errorf("dry run appended %d log entries", n-sizeBefore)
 	}
 
-	if got := e.srv.retentionTick(context.Background(), noDay); got != today {
+	if got := e.jobs().RetentionTick(context.Background(), day.Day(math.MinInt32)); got != today {
 		t.Fatalf("retentionTick: got day %v, want %v", got, today)
 	}
-	if got := e.srv.retentionTick(context.Background(), today); got != today {
+	if got := e.jobs().RetentionTick(context.Background(), today); got != today {
 		t.Fatalf("second tick: got day %v, want %v", got, today)
 	}
 	sizeAfter, _ := e.st.LogSize()
@@ -218,7 +166,7 @@ func TestRetentionJob(t *testing.T) {
 			t.Errorf("a case that is not due was deleted: %v", err)
 		}
 	}
-	deletedAt := checkDeletionEntries(t, e, sizeBefore, sizeAfter, today, due.c.ID, dueShort.c.ID)
+	_ = checkDeletionEntries(t, e, sizeBefore, sizeAfter, today, due.c.ID, dueShort.c.ID)
 
 	// A backup taken after the deletion, next to the store.
 	f, err := os.Create(filepath.Join(e.dir, "backup.db"))
@@ -243,8 +191,8 @@ func TestRetentionJob(t *testing.T) {
 		t.Errorf("a live header is in %v, want the store and the backup (the scan must see them)", hits)
 	}
 
-	// The reporter of a deleted case is told, on login, that it was deleted and where it is logged.
-	want := e.srv.fe.T("en", keyTraceDeleted, fmt.Sprint(due.c.LogIndices[0]), fmt.Sprint(deletedAt[due.c.ID]))
+	// The code of a case deleted with a log entry gets the page a code never issued gets.
+	want := e.srv.fe.T("en", frontend.ErrorWrongReceipt.MessageKey())
 	status, page := e.do(t, e.client(), "POST", "/followup", nil, login(due.code))
 	if status != 403 || !strings.Contains(page, html.EscapeString(want)) {
 		t.Errorf("login after deletion: got status %d, page lacks %q", status, want)
@@ -278,7 +226,7 @@ func checkDeletionEntries(t *testing.T, e *env, from, to int64, today day.Day, i
 			t.Fatal(err)
 		}
 		id := store.CaseID(le.Case)
-		if le.Type != logentry.CaseDeleted || le.Actor != RetentionActor || le.Value != RetentionValue ||
+		if le.Type != logentry.CaseDeleted || le.Actor != admin.RetentionActor || le.Value != admin.RetentionValue ||
 			le.Day != today || !want[id] {
 			t.Errorf("entry %d: got %v by %q value %q on %v", i, le.Type, le.Actor, le.Value, le.Day)
 		}
@@ -294,11 +242,11 @@ func checkDeletionEntries(t *testing.T, e *env, from, to int64, today day.Day, i
 // (cancelled before the start, so the test needs no clock and no waiting).
 func TestRunRetentionStops(t *testing.T) {
 	e := newEnv(t, envOptions{settings: retentionSettings()})
-	rc := e.submitCase(DefaultCategory, "x")
+	rc := e.submitCase(installation.DefaultCategory, "x")
 	e.closeCase(rc, day.FromTime(e.clock.t).AddDays(-400))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	e.srv.RunRetention(ctx) // returns: the context is done
+	e.jobs().RunRetention(ctx) // returns: the context is done
 	if _, err := e.st.Case(rc.c.ID); err == nil {
 		t.Error("the job did not run at start")
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"candor/installation"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -20,9 +21,9 @@ import (
 func TestNoPlaintextAtRest(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	var logBuf bytes.Buffer
-	e := newEnv(t, envOptions{log: &syncWriter{w: &logBuf}, settings: &Settings{Categories: []Category{
-		{ID: "general", Name: "General", Fields: []Field{{ID: "where", Label: "Where", Kind: "text"}}}}}})
+	var logBuf logBuffer
+	e := newEnv(t, envOptions{log: &logBuf, settings: &installation.Settings{Categories: []installation.Category{
+		{ID: "general", Name: "General", Fields: []installation.Field{{ID: "where", Label: "Where", Kind: "text"}}}}}})
 	rb := make([]byte, 16)
 	rand.Read(rb)
 	marker := "CANDOR-MARKER-" + hex.EncodeToString(rb)

@@ -31,43 +31,57 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
+	"candor/cases"
 	"candor/crypto"
 	"candor/frontend"
+	"candor/installation"
+	"candor/server/circuit"
 	"candor/server/store"
 )
 
 // Limits bound what one request, and the server as a whole, may use. The zero value of a field
 // means its default (DefaultLimits).
 type Limits struct {
-	MaxTotalBytes   int64         // message, answers and files of one submission together
-	MaxFiles        int           // files per submission
-	MaxMessageChars int           // characters of the message field
-	MaxUploads      int           // concurrent uploads (POST /report and /followup/message)
-	UploadWait      time.Duration // how long an upload over MaxUploads waits for a slot
-	IdleRead        time.Duration // a connection's read must make progress within this
-	MaxConns        int           // open connections per listener
-	MaxSessions     int           // follow-up sessions in memory
-	SessionIdle     time.Duration // a session expires after this long without a request (≤ 30 min)
-	KDFWait         time.Duration // how long a login or submission waits for a free KDF slot
-	HeaderTimeout   time.Duration // a request's headers must arrive within this (and a keep-alive wait)
+	MaxTotalBytes   int64 // message, answers and files of one submission together
+	MaxFiles        int   // files per submission
+	MaxMessageChars int   // characters of the message field
+	// UploadMemory bounds the memory of the uploads in flight (POST /report and /followup/message):
+	// each reserves uploadBaseMemory while its text fields are read and uploadBatchMemory more once
+	// its sealed data outgrows the store's first chunk, so a connection that trickles its form
+	// holds little, and the number of uploads is bounded by the memory they really hold.
+	UploadMemory  int64
+	UploadWait    time.Duration // how long an upload waits for its memory reservation
+	MinUploadRate int64         // bytes/s an upload body must average once UploadGrace has passed
+	UploadGrace   time.Duration // the start of a body during which its rate is not checked
+	UploadTime    time.Duration // a request body must be read whole within this
+	IdleRead      time.Duration // a connection's read must make progress within this
+	MaxConns      int           // open connections per listener
+	MaxSessions   int           // follow-up sessions in memory (one per case: a new login replaces the old)
+	SessionIdle   time.Duration // a session expires after this long without a request (≤ 30 min)
+	KDFWait       time.Duration // how long a login waits for a free KDF slot
+	HeaderTimeout time.Duration // a request's headers must arrive within this (and a keep-alive wait)
 }
 
-// DefaultLimits returns the defaults: 2 GiB, 20 files, 100 000 characters, 8 concurrent uploads
-// (a ninth waits up to 30 s), 60 s idle reads, 1024 connections, 1000 sessions of 30 min, 20 s waiting for the KDF,
-// 20 s for a request's headers.
+// DefaultLimits returns the defaults: 2 GiB, 20 files, 100 000 characters, 512 MiB of upload
+// memory (64 uploads sealing large files at once, hundreds still reading their text fields; an
+// upload over it waits up to 30 s), an average of at least 1 KiB/s once 60 s of a body have passed,
+// 12 h for a whole body (2 GiB at 50 kB/s), 60 s idle reads, 1024 connections, 1000 sessions of
+// 30 min, 20 s waiting for the KDF, 20 s for a request's headers. docs/admin.md says why.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxTotalBytes:   2 << 30,
 		MaxFiles:        20,
 		MaxMessageChars: 100_000,
-		MaxUploads:      8,
+		UploadMemory:    512 << 20,
 		UploadWait:      30 * time.Second,
+		MinUploadRate:   1 << 10,
+		UploadGrace:     60 * time.Second,
+		UploadTime:      12 * time.Hour,
 		IdleRead:        60 * time.Second,
 		MaxConns:        1024,
 		MaxSessions:     1000,
@@ -97,8 +111,11 @@ func (l Limits) withDefaults() Limits {
 	set(&l.MaxTotalBytes, d.MaxTotalBytes)
 	seti(&l.MaxFiles, d.MaxFiles)
 	seti(&l.MaxMessageChars, d.MaxMessageChars)
-	seti(&l.MaxUploads, d.MaxUploads)
+	set(&l.UploadMemory, d.UploadMemory)
 	setd(&l.UploadWait, d.UploadWait)
+	set(&l.MinUploadRate, d.MinUploadRate)
+	setd(&l.UploadGrace, d.UploadGrace)
+	setd(&l.UploadTime, d.UploadTime)
 	setd(&l.IdleRead, d.IdleRead)
 	seti(&l.MaxConns, d.MaxConns)
 	seti(&l.MaxSessions, d.MaxSessions)
@@ -125,8 +142,18 @@ type Config struct {
 	// KDF, if set, must equal the parameters stored by Init (a mismatch would derive every
 	// reporter's keys wrongly, so New refuses it). Zero uses the stored ones.
 	KDF crypto.KDFParams
-	// MaxKDF bounds concurrent Argon2id derivations (default 4; each takes KDF.Memory).
+	// MaxKDF bounds concurrent Argon2id derivations of logins (default 4; each takes KDF.Memory).
 	MaxKDF int
+	// SubmitKDF is the number of derivation slots reserved for the receipts of submissions
+	// (default 2), apart from the logins' MaxKDF: a login flood never delays or refuses the
+	// receipt of an upload that was read.
+	SubmitKDF int
+	// ReceiptsAhead: receipts derived before submissions need them (cases.Config.ReceiptsAhead);
+	// candor serve uses 1 and calls PrepareReceipts before it listens.
+	ReceiptsAhead int
+	// Circuits keeps the per-Tor-circuit budgets; nil: circuit.New with the default budgets (which
+	// apply only to connections that name a circuit; see budget.go).
+	Circuits *circuit.Keeper
 	// NotifyURL is the content-free webhook for reviewers (used by the notification feature).
 	NotifyURL string
 	// Dev marks a development server (--dev-listen); Serve then logs a warning.
@@ -135,22 +162,22 @@ type Config struct {
 
 // Server serves Candor. Build it with New; it is safe for concurrent use.
 type Server struct {
-	st       *store.Store
-	fe       *frontend.Frontend
-	log      *slog.Logger
-	now      func() time.Time
-	limits   Limits
-	settings atomic.Pointer[Settings] // replaced by ReloadSettings while serving
-	keys     *keys
-	deriver  *crypto.Deriver
-	uploads  chan struct{} // semaphore of concurrent uploads
-	sessions *sessions
-	logIndex *logIndex
-	dev      bool
-
-	kdfActive atomic.Int32 // derivations running or waiting (see derive)
-	cards     cardCache
-	maxKDF    int
+	st             *store.Store
+	fe             *frontend.Frontend
+	log            *slog.Logger
+	now            func() time.Time
+	limits         Limits
+	uploads        *memSem // memory reserved by the uploads in flight
+	pushes         chan struct{}
+	keepSlots      chan struct{} // refused uploads that may still read what was typed (keepSlot)
+	tokens         *formTokens   // one-time form tokens and receipts waiting to be shown
+	sessions       *sessions
+	circuits       *circuit.Keeper
+	days           *circuit.DayCounts // submissions per day, for the unusual-rate signal
+	dev            bool
+	maxKDF         int
+	submitKDF      int
+	*cases.Service // the case domain the handlers call
 
 	mu   sync.Mutex
 	apps []*fiber.App // apps being served, for Shutdown
@@ -163,9 +190,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: no store")
 	}
 	s := &Server{st: cfg.Store, fe: cfg.Frontend, log: cfg.Log, now: cfg.Now,
-		limits: cfg.Limits.withDefaults(), dev: cfg.Dev}
+		limits: cfg.Limits.withDefaults(), dev: cfg.Dev, circuits: cfg.Circuits}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.log = dayLogger(s.log)
+	if s.circuits == nil {
+		s.circuits = circuit.New(circuit.Config{})
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -177,45 +208,59 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.fe = fe
 	}
-	k, err := loadKeys(cfg.Store)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	if cfg.KDF != (crypto.KDFParams{}) && cfg.KDF != k.kdf {
-		return nil, fmt.Errorf("server: KDF parameters differ from the installation's: %w", crypto.ErrKDFParams)
-	}
-	s.keys = k
 	maxKDF := cfg.MaxKDF
 	if maxKDF <= 0 {
 		maxKDF = 4
 	}
 	s.maxKDF = maxKDF
-	if s.deriver, err = crypto.NewDeriver(k.salt, k.kdf, maxKDF); err != nil {
+	s.submitKDF = cfg.SubmitKDF
+	if s.submitKDF <= 0 {
+		s.submitKDF = 2
+	}
+	svc, err := cases.New(cases.Config{Store: cfg.Store, Log: s.log, Now: s.now, KDF: cfg.KDF, MaxKDF: maxKDF,
+		SubmitKDF: s.submitKDF, KDFWait: s.limits.KDFWait, MaxPush: s.limits.MaxTotalBytes + uploadOverhead,
+		ReceiptsAhead: cfg.ReceiptsAhead})
+	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.Service = svc
 	if err := s.ReloadSettings(); err != nil {
 		return nil, err
 	}
-	s.uploads = make(chan struct{}, s.limits.MaxUploads)
+	s.uploads = newMemSem(s.limits.UploadMemory)
+	s.pushes = make(chan struct{}, maxPushes)
+	s.keepSlots = make(chan struct{}, maxKeepSlots)
+	s.tokens = newFormTokens(maxFormTokens, s.now)
 	s.sessions = newSessions(s.limits.MaxSessions, s.limits.SessionIdle, s.now)
-	s.logIndex = &logIndex{created: map[[32]byte]int64{}, deleted: map[[16]byte]int64{}}
+	if s.days, err = seedDayCounts(cfg.Store); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	return s, nil
 }
 
-// Memory budget of a serving process (MemoryBudget): the runtime and idle connections, and what
-// one upload in flight holds at most (the store's batch and bbolt's dirty pages at its commit,
-// the copy and read buffers; measured ~20 MiB live).
+// Memory budget of a serving process (MemoryBudget): the runtime and idle connections; each upload
+// reserves uploadBaseMemory (read buffers, the buffered text fields, the store's first 256 KiB
+// chunk, age's and frame's chunks) and, once its sealed data outgrows that chunk, uploadBatchMemory
+// (the store's commit batch: 32 chunks of 256 KiB, installation.OpenStore). A pushed outbox holds
+// one envelope at a time: its encoding (up to envelope.MaxBodyLen), the copy Ed25519 verifies
+// (its domain-separated message), and a blob writer's batches (up to 3 × 8 MiB) while a reply is
+// staged; maxPushes at once.
 const (
-	baseMemory   = 48 << 20
-	uploadMemory = 24 << 20
+	baseMemory        = 48 << 20
+	uploadBaseMemory  = 1 << 20
+	uploadBatchMemory = 8 << 20
+	firstChunk        = 256 << 10
+	maxPushes         = 2
+	pushMemory        = 2*64<<20 + 24<<20
 )
 
-// MemoryBudget returns the memory a process serving s should need at most: a base, MaxUploads
-// uploads in flight and MaxKDF Argon2id derivations. candor serve sets it as the Go runtime's soft
-// memory limit (unless GOMEMLIMIT is set), so that the garbage collector and the scavenger work
-// harder near it rather than let garbage grow past it.
+// MemoryBudget returns the memory a process serving s should need at most: a base, the upload
+// memory, the pushes, and the Argon2id derivations (logins' and submissions' slots). candor serve
+// sets it as the Go runtime's soft memory limit (unless GOMEMLIMIT is set), so that the garbage
+// collector and the scavenger work harder near it rather than let garbage grow past it.
 func (s *Server) MemoryBudget() int64 {
-	return baseMemory + int64(s.limits.MaxUploads)*uploadMemory + int64(s.maxKDF)*int64(s.keys.kdf.Memory)<<10
+	return baseMemory + s.limits.UploadMemory + maxPushes*pushMemory +
+		int64(s.maxKDF+s.submitKDF)*int64(s.KDFMemory())<<10
 }
 
 // Limits returns the limits in force (defaults filled in).
@@ -246,10 +291,6 @@ func (s *Server) Dev() *fiber.App {
 	return app
 }
 
-// bodyDeadline is the read deadline once a request's headers are in: far enough never to matter
-// (IdleListener bounds each read).
-const bodyDeadline = 10 * 365 * 24 * time.Hour
-
 // uploadOverhead is what the multipart encoding may add to MaxTotalBytes (boundaries, part
 // headers, form fields): the raw body may be this much larger before it counts as too large.
 const uploadOverhead = 1 << 20
@@ -266,13 +307,16 @@ func (s *Server) newApp() *fiber.App {
 		DisableKeepalive:             false,
 		// Reads are bounded per read by IdleListener. ReadTimeout bounds the headers (and the
 		// wait for a keep-alive request) as a whole; once they are in, HeaderReceived moves the
-		// deadline out of the way, since a per-request deadline would cut off long uploads over
-		// Tor.
+		// deadline to UploadTime, the budget of a whole body (a slow but steady upload over Tor
+		// takes hours for the largest reports; the rate floor in bodyReader ends a drip sooner).
 		ReadTimeout: s.limits.HeaderTimeout,
 	})
 	app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-		return fasthttp.RequestConfig{ReadTimeout: bodyDeadline}
+		return fasthttp.RequestConfig{ReadTimeout: s.prefetchTime()}
 	}
+	// No Date header: the server's clock and the exact time of an answer are nobody's business
+	// (a reporter's page would otherwise carry the second of their submission).
+	app.Server().NoDefaultDate = true
 	app.Use(securityHeaders)
 	app.Use(func(c *fiber.Ctx) error {
 		if crossOrigin(c) {
@@ -281,6 +325,25 @@ func (s *Server) newApp() *fiber.App {
 		return c.Next()
 	})
 	return app
+}
+
+// fasthttp reads the start of every body (up to prefetch bytes; a small body whole) before the
+// handler runs, under the deadline HeaderReceived gives. That phase is bounded like the rate floor:
+// the grace period plus prefetch bytes at the minimum rate (68 s by default), so a drip cannot hold
+// a connection there for hours. The handlers that stream a long body (uploads, pushes) then give it
+// the whole UploadTime (extendBodyDeadline).
+const prefetch = 8 << 10
+
+func (s *Server) prefetchTime() time.Duration {
+	return min(s.limits.UploadTime, s.limits.UploadGrace+time.Duration(prefetch/s.limits.MinUploadRate+1)*time.Second)
+}
+
+// extendBodyDeadline gives the rest of the request's body UploadTime to arrive (the rate floor and
+// the per-read idle timeout end a drip or a stall sooner).
+func (s *Server) extendBodyDeadline(c *fiber.Ctx) {
+	if conn := c.Context().Conn(); conn != nil {
+		conn.SetReadDeadline(time.Now().Add(s.limits.UploadTime))
+	}
 }
 
 // finalRoutes answers everything no route matched.
@@ -344,19 +407,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.sessions.wipeAll()
+	s.WipeReceipts()
 	return err
 }
 
 // ReloadSettings reads the settings (categories, questionnaires, retention) from the store again, so
 // that `candor category load` takes effect on a running server without a restart.
 func (s *Server) ReloadSettings() error {
-	set, err := LoadSettings(s.st)
+	set, err := installation.LoadSettings(s.st)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	s.settings.Store(&set)
+	s.SetSettings(set)
 	return nil
 }
-
-// currentSettings returns the settings in force.
-func (s *Server) currentSettings() *Settings { return s.settings.Load() }

@@ -28,24 +28,31 @@ type session struct {
 	notice string // one-shot confirmation for the next case page (a catalog key)
 }
 
-// sessions is a bounded in-memory set of sessions with an idle timeout driven by now.
+// sessions is a bounded in-memory set of sessions with an idle timeout driven by now. It holds at
+// most one session per case: a new login with a code replaces the session it had, so that logging
+// in again and again with one code (which anyone can get by submitting) cannot fill the set.
 type sessions struct {
-	mu   sync.Mutex
-	m    map[string]*session
-	max  int
-	idle time.Duration
-	now  func() time.Time
+	mu     sync.Mutex
+	m      map[string]*session
+	byCase map[store.CaseID]string // the session id of each case with a session
+	max    int
+	idle   time.Duration
+	now    func() time.Time
 }
 
 func newSessions(max int, idle time.Duration, now func() time.Time) *sessions {
-	return &sessions{m: map[string]*session{}, max: max, idle: idle, now: now}
+	return &sessions{m: map[string]*session{}, byCase: map[store.CaseID]string{}, max: max, idle: idle, now: now}
 }
 
-// create stores a new session for the case and key and returns its id; it takes ownership of key.
-// It returns ok=false (and wipes key) if the set is full of live sessions.
+// create stores a new session for the case and key, replacing the case's earlier session, and
+// returns its id; it takes ownership of key. It returns ok=false (and wipes key) if the set is
+// full of live sessions of other cases.
 func (ss *sessions) create(id store.CaseID, key *crypto.ReporterKey) (string, bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if old, ok := ss.byCase[id]; ok {
+		ss.removeLocked(old)
+	}
 	ss.sweepLocked()
 	if len(ss.m) >= ss.max {
 		key.Wipe()
@@ -55,6 +62,7 @@ func (ss *sessions) create(id store.CaseID, key *crypto.ReporterKey) (string, bo
 	rand.Read(b)
 	sid := base64.RawURLEncoding.EncodeToString(b)
 	ss.m[sid] = &session{caseID: id, key: key, seen: ss.now()}
+	ss.byCase[id] = sid
 	return sid, true
 }
 
@@ -106,6 +114,9 @@ func (ss *sessions) removeLocked(sid string) {
 	if s, ok := ss.m[sid]; ok {
 		s.key.Wipe()
 		delete(ss.m, sid)
+		if ss.byCase[s.caseID] == sid {
+			delete(ss.byCase, s.caseID)
+		}
 	}
 }
 

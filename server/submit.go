@@ -1,202 +1,231 @@
 package server
 
 import (
-	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"runtime/debug"
-	"strings"
 
-	"filippo.io/age"
 	"github.com/gofiber/fiber/v2"
 
+	"candor/cases"
 	"candor/crypto"
 	"candor/frontend"
-	"candor/internal/day"
-	"candor/internal/logentry"
-	"candor/server/store"
+	"candor/installation"
+	"candor/server/circuit"
 )
 
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
-	return s.render(c, fiber.StatusOK, frontend.PageReport, frontend.ReportData{
-		Page: s.page(c), Categories: s.currentSettings().frontendCategories(), Selected: c.Query(fieldCategory),
-		Reviewers: s.frontendReviewers(), Limits: s.limits.frontend(),
+	return s.renderReport(c, fiber.StatusOK, c.Query(fieldCategory), frontend.Kept{})
+}
+
+// renderReport renders the report form with a fresh one-time token; kept, after a refusal, fills
+// it again with what the reporter typed and says what to fix.
+func (s *Server) renderReport(c *fiber.Ctx, status int, category string, kept frontend.Kept) error {
+	return s.render(c, status, frontend.PageReport, frontend.ReportData{
+		Page: s.page(c), Categories: frontendCategories(*s.CurrentSettings()), Selected: category,
+		Reviewers: s.frontendReviewers(), Limits: s.limits.frontend(), Token: newFormToken(), Kept: kept,
 	})
 }
 
-// handleReport is POST /report: the streamed submission, then the receipt page.
+// errSeeReceipt means that the form token of a POST already made its case, whose receipt was
+// not shown yet: the answer is the redirect to the receipt page.
+var errSeeReceipt = errors.New("form token already used; receipt not shown yet")
+
+// handleReport is POST /report: the streamed submission, then the receipt. A form with a token
+// gets a 303 to the receipt page; a POST without one (scripts) gets the receipt page itself. A
+// refusal shows the form again with what the reporter typed.
 func (s *Server) handleReport(c *fiber.Ctx) error {
-	release, err := s.acquireUpload()
-	if err != nil {
-		return err
+	key := requestKey(c)
+	if err := s.spend(key, circuit.Submit, "/report"); err != nil {
+		return s.refuseUpload(c, err)
 	}
-	defer release()
-	var category string
-	var chosen []string
-	sl, err := s.readUpload(c, func(f *form) ([]age.Recipient, error) {
-		cat, err := s.chooseCategory(f)
-		if err != nil {
-			return nil, err
-		}
-		category = cat.ID
-		var rs []age.Recipient
-		chosen, rs, err = s.chooseReviewers(f)
-		return rs, err
-	})
+	done, err := s.circuitUpload(key, "/report")
 	if err != nil {
-		return err
+		return s.refuseUpload(c, err)
 	}
-	nc, err := s.createCase(c.UserContext(), sl, category, chosen)
+	defer done()
+	mem, err := s.acquireUpload()
 	if err != nil {
-		if aerr := sl.blob.Abort(); aerr != nil {
+		return s.refuseBusy(c, err)
+	}
+	defer mem.release()
+	u, err := s.openUpload(c, mem)
+	if u != nil {
+		defer u.close()
+	}
+	if err != nil {
+		return s.refuseReport(c, u, err)
+	}
+	nc, err := s.receiveReport(c, u)
+	switch {
+	case errors.Is(err, errSeeReceipt):
+		u.skim() // let the browser finish sending, so that it reads the answer
+		return s.toReceipt(c, u.token)
+	case err != nil:
+		return s.refuseReport(c, u, err)
+	}
+	s.days.Add(nc.Received)
+	if u.token == "" {
+		defer func() { nc.Code = crypto.Receipt{} }()
+		return s.render(c, fiber.StatusOK, frontend.PageReceipt, s.receiptData(c, nc))
+	}
+	s.tokens.finish(u.token, nc)
+	return s.toReceipt(c, u.token)
+}
+
+// receiveReport reads, checks and seals the submission and stores its case.
+func (s *Server) receiveReport(c *fiber.Ctx, u *upload) (*cases.NewCase, error) {
+	f, err := u.fields()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.claimToken(u); err != nil {
+		return nil, err
+	}
+	cat, err := s.ChooseCategory(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckNotEmpty(u.pending != nil); err != nil {
+		return nil, err
+	}
+	chosen, recipients, err := s.ChooseReviewers(f)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := u.seal(recipients)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := s.CreateCase(c.UserContext(), sl, cat.ID, chosen)
+	if err != nil {
+		if aerr := sl.Blob.Abort(); aerr != nil {
 			s.log.Error("aborting upload", "err", aerr)
 		}
-		return err
+		return nil, err
 	}
-	ack, feedback := deadlines(nc.received, 0)
-	return s.render(c, fiber.StatusOK, frontend.PageReceipt, frontend.ReceiptData{
-		Page: s.page(c), Code: nc.code.String(), LogIndex: nc.index, Checkpoint: string(nc.checkpoint),
-		AckDue: ack, FeedbackDue: feedback,
-	})
+	return nc, nil
 }
 
-// chooseCategory returns the form's category (the default one if absent) and formats its answers
-// into f.answersText; answers to questions the category does not ask are dropped.
-func (s *Server) chooseCategory(f *form) (Category, error) {
-	id := DefaultCategory
-	if f.category != nil && *f.category != "" {
-		id = *f.category
+// claimToken claims the form's token, if it sent a well-formed one (others are ignored, as if
+// absent). A POST repeating a token that is still being received waits for that one to end.
+func (s *Server) claimToken(u *upload) error {
+	if !validToken(u.token) {
+		u.token = ""
+		return nil
 	}
-	cat, ok := s.currentSettings().category(id)
-	if !ok {
-		return Category{}, pageErr(frontend.ErrorUnknownCategory, nil)
-	}
-	var b strings.Builder
-	for _, q := range cat.Fields {
-		v := strings.TrimSpace(f.answers[q.ID])
-		if v == "" {
-			continue
+	for {
+		res, wait := s.tokens.claim(u.token)
+		switch res {
+		case claimed:
+			u.claimed = true
+			return nil
+		case claimWait:
+			<-wait
+		case claimReceipt:
+			return errSeeReceipt
+		case claimUsed:
+			return pageErr(frontend.ErrorAlreadyReceived, nil)
+		default:
+			return pageErr(frontend.ErrorBusy, nil)
 		}
-		// One "label: value" line; line breaks inside the value continue with "\n " (internal/frame).
-		fmt.Fprintf(&b, "%s: %s\n", q.Label, strings.ReplaceAll(v, "\n", "\n "))
 	}
-	f.answersText = b.String()
-	return cat, nil
 }
 
-// chooseReviewers returns the fingerprints and recipients of the reviewers the form chose: every
-// registered reviewer when the form sent no reviewer field and offered no choice (a scripted
-// client), else exactly those ticked. Unknown fingerprints and an empty choice are refused.
-func (s *Server) chooseReviewers(f *form) ([]string, []age.Recipient, error) {
-	all, err := s.reviewers()
-	if err != nil {
-		return nil, nil, err
+// toReceipt sends the browser to the receipt page of token tok (kept in a cookie for that page
+// only).
+func (s *Server) toReceipt(c *fiber.Ctx, tok string) error {
+	c.Cookie(&fiber.Cookie{Name: receiptCookie, Value: tok, Path: receiptPagePath, HTTPOnly: true, SameSite: "Strict"})
+	return c.Redirect(receiptPagePath, fiber.StatusSeeOther)
+}
+
+// handleReceipt is GET /report/receipt: the receipt of the browser's last report, shown once
+// from memory. A reload says that it was shown.
+func (s *Server) handleReceipt(c *fiber.Ctx) error {
+	tok := c.Cookies(receiptCookie)
+	if tok == receiptShown {
+		return pageErr(frontend.ErrorReceiptShown, nil)
 	}
-	if len(all) == 0 {
-		return nil, nil, errors.New("no reviewer is registered")
+	if !validToken(tok) {
+		return pageErr(frontend.ErrorNotFound, nil)
 	}
-	byFP := make(map[string]reviewer, len(all))
-	for _, r := range all {
-		byFP[r.fp] = r
-	}
-	var picked []reviewer
+	nc, ok := s.tokens.take(tok)
 	switch {
-	case len(f.reviewers) == 0 && f.reviewerChoice:
-		return nil, nil, pageErr(frontend.ErrorNoReviewer, nil)
-	case len(f.reviewers) == 0:
-		picked = all
+	case !ok:
+		return pageErr(frontend.ErrorNotFound, nil)
+	case nc == nil:
+		return pageErr(frontend.ErrorReceiptShown, nil)
+	}
+	defer func() { nc.Code = crypto.Receipt{} }()
+	return s.render(c, fiber.StatusOK, frontend.PageReceipt, s.receiptData(c, nc))
+}
+
+// handleReceiptForget is GET /report/receipt/forget.css, an empty stylesheet that the follow-up
+// login page loads: its answer replaces the token in a receipt cookie by receiptShown. Like the
+// logout's (handleLogoutClear), the cookie change comes after the receipt page was left, so
+// Chromium drops that page from its back/forward cache instead of showing the code again on
+// Back; the page then says that the code was shown.
+func (s *Server) handleReceiptForget(c *fiber.Ctx) error {
+	if c.Cookies(receiptCookie) != "" {
+		c.Cookie(&fiber.Cookie{Name: receiptCookie, Value: receiptShown, Path: receiptPagePath, HTTPOnly: true, SameSite: "Strict"})
+	}
+	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	return c.SendString("/* receipt forgotten */\n")
+}
+
+func (s *Server) receiptData(c *fiber.Ctx, nc *cases.NewCase) frontend.ReceiptData {
+	ack, feedback := installation.DueDates(nc.Received, 0)
+	return frontend.ReceiptData{
+		Page: s.page(c), Code: nc.Code.String(), LogIndex: nc.Index, Checkpoint: string(nc.Witnessed),
+		Witnessed: nc.Size, AckDue: ack, FeedbackDue: feedback,
+	}
+}
+
+// refuseReport answers a refused submission: the report form again, with what the reporter
+// typed (from this request's memory only) and the problem next to its field. When nothing could
+// be read, or the report was already received, it is the error page.
+func (s *Server) refuseReport(c *fiber.Ctx, u *upload, err error) error {
+	pe := s.refusal(err)
+	if u == nil || pe.key == frontend.ErrorAlreadyReceived {
+		if u != nil {
+			u.skim()
+		}
+		return s.errorPage(c, pe)
+	}
+	if u.claimed {
+		s.tokens.release(u.token)
+	}
+	kept := u.keep()
+	kept.Problems = []frontend.Problem{s.fe.Problem(s.page(c), pe.key, s.limits.frontend())}
+	cat := ""
+	if u.form.Category != nil {
+		cat = *u.form.Category
+	}
+	return s.renderReport(c, pe.key.Status(), cat, kept)
+}
+
+// refuseBusy answers a report that found every upload slot taken: the form again with what was
+// typed if a keep slot is free, else the plain busy page.
+func (s *Server) refuseBusy(c *fiber.Ctx, busy error) error {
+	u, done := s.keepSlot(c)
+	if u == nil {
+		return busy
+	}
+	defer done()
+	return s.refuseReport(c, u, busy)
+}
+
+// keepSlot opens the upload of a request refused before it could take an upload slot (busy, or
+// its session expired), so that what was typed can be shown again, if one of the keep slots (as
+// many as upload slots) is free; done gives it back. It returns nil when none is free.
+func (s *Server) keepSlot(c *fiber.Ctx) (u *upload, done func()) {
+	select {
+	case s.keepSlots <- struct{}{}:
 	default:
-		seen := map[string]bool{}
-		for _, v := range f.reviewers {
-			fp, err := crypto.ParseFingerprint(v)
-			r, ok := byFP[fp]
-			if err != nil || !ok {
-				return nil, nil, pageErr(frontend.ErrorUnknownReviewer, nil)
-			}
-			if !seen[fp] {
-				seen[fp] = true
-				picked = append(picked, r)
-			}
-		}
+		return nil, nil
 	}
-	fps := make([]string, len(picked))
-	rs := make([]age.Recipient, len(picked))
-	for i, r := range picked {
-		fps[i], rs[i] = r.fp, r.card.Recipient()
+	u, _ = s.openUpload(c, nil) // reads text fields and names only: no memory reservation to grow
+	if u == nil {
+		<-s.keepSlots
+		return nil, nil
 	}
-	return fps, rs, nil
-}
-
-// newCase is what the receipt page shows.
-type newCase struct {
-	code       crypto.Receipt
-	received   day.Day
-	index      int64
-	checkpoint []byte
-}
-
-// createCase draws the receipt code, derives the reporter key, and stores the case with its
-// CaseCreated log entry in one transaction, committing sl.
-func (s *Server) createCase(ctx context.Context, sl *sealed, category string, reviewers []string) (*newCase, error) {
-	code, err := crypto.NewReceipt(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	key, err := s.derive(ctx, code)
-	if err != nil {
-		return nil, err
-	}
-	defer key.Wipe()
-	today := day.FromTime(s.now())
-	var id store.CaseID
-	rand.Read(id[:])
-	e, err := (&logentry.Entry{Type: logentry.CaseCreated, Day: today, Case: id, Actor: store.AuthorReporter,
-		Subject: LookupSubject(key.Lookup)}).Marshal()
-	if err != nil {
-		return nil, err
-	}
-	cs := &store.Case{ID: id, Category: category, Received: today, Status: frontend.StatusReceived,
-		Reviewers: reviewers, ReporterRecipient: key.Recipient().String(), Lookup: key.Lookup,
-		Messages: []store.Message{{Blob: sl.id, Kind: store.KindReport, Author: store.AuthorReporter, Day: today}}}
-	idx, err := s.st.CreateCase(cs, []store.BlobID{sl.id}, [][]byte{e})
-	if err != nil {
-		return nil, fmt.Errorf("creating case: %w", err)
-	}
-	cp, err := s.signedCheckpoint()
-	if err != nil {
-		s.log.Error("signing checkpoint", "err", err) // the case is stored; show the receipt anyway
-	}
-	return &newCase{code: code, received: today, index: idx[0], checkpoint: cp}, nil
-}
-
-// derive runs one Argon2id derivation, waiting at most KDFWait for a free slot (then: busy).
-//
-// Each derivation allocates KDF.Memory (64 MiB by default) that is garbage when it returns. Left
-// to the garbage collector, that memory stays in the process and the next upload's buffers stack
-// on top of it, and the derivation at the end of an upload would stack on the upload's garbage.
-// So the first derivation to start and the last to finish return free memory to the operating
-// system at once (a full collection of a small heap: about a millisecond). Under a flood of
-// logins, derivations overlap and the collector's goal (GOGC) lets garbage of finished ones
-// accumulate up to the soft limit MemoryBudget (forcing a collection per derivation instead
-// halved the logins served).
-func (s *Server) derive(ctx context.Context, r crypto.Receipt) (*crypto.ReporterKey, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.limits.KDFWait)
-	defer cancel()
-	if s.kdfActive.Add(1) == 1 {
-		debug.FreeOSMemory() // the upload's garbage, before 64 MiB more
-	}
-	defer func() {
-		if s.kdfActive.Add(-1) == 0 {
-			debug.FreeOSMemory()
-		}
-	}()
-	key, err := s.deriver.Derive(ctx, r)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, pageErr(frontend.ErrorBusy, nil)
-		}
-		return nil, err
-	}
-	return key, nil
+	return u, func() { u.close(); <-s.keepSlots }
 }

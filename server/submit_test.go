@@ -5,8 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"candor/cases"
 	"candor/crypto"
+	"candor/installation"
 	"candor/internal/frame"
+	"candor/internal/leaf"
 	"candor/internal/logentry"
 	"candor/server/store"
 )
@@ -24,7 +27,7 @@ func TestSubmitAndFollowup(t *testing.T) {
 	if got, want := c.Reviewers, []string{e.reviewers[0].fp}; len(got) != 1 || got[0] != want[0] {
 		t.Fatalf("got reviewers %v, want %v", got, want)
 	}
-	if c.Category != DefaultCategory || c.Status != "received" {
+	if c.Category != installation.DefaultCategory || c.Status != "received" {
 		t.Errorf("got category %q status %q", c.Category, c.Status)
 	}
 	parts := e.decrypt(c.Messages[0].Blob, e.reviewers[0].id)
@@ -43,13 +46,18 @@ func TestSubmitAndFollowup(t *testing.T) {
 		t.Fatal(err)
 	}
 	entry, err := logentry.Parse(le)
-	if err != nil || entry.Type != logentry.CaseCreated || entry.Subject != LookupSubject(c.Lookup) || entry.Case != c.ID {
-		t.Fatalf("got log entry %+v (%v), want CaseCreated of the case with the lookup subject", entry, err)
+	if err != nil || entry.Type != logentry.CaseCreated || entry.Value != cases.LookupValue(cases.LookupSubject(c.Lookup)) || entry.Case != c.ID {
+		t.Fatalf("got log entry %+v (%v), want CaseCreated of the case with the lookup value", entry, err)
+	}
+	// Its subject commits to the reporter's recipient and the reviewers, under the case's salt.
+	set := leaf.RecipientSet{Reporter: c.ReporterRecipient, Reviewers: c.Reviewers}
+	if err := set.Check(&c.Salt, entry.Subject); err != nil {
+		t.Fatalf("the CaseCreated entry does not commit to the case's recipients: %v", err)
 	}
 
 	cl := e.login(code)
 	resp, page := e.get(cl, "/followup")
-	if resp.StatusCode != 200 || !strings.Contains(page, "Checked: your report is entry") {
+	if resp.StatusCode != 200 || !strings.Contains(page, "recorded in a log that the reviewers and independent witnesses check") {
 		t.Fatalf("case page: status %d\n%s", resp.StatusCode, page)
 	}
 	// A follow-up message.

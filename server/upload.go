@@ -16,10 +16,10 @@ import (
 	"filippo.io/age"
 	"github.com/gofiber/fiber/v2"
 
-	"candor/crypto"
+	"candor/cases"
 	"candor/frontend"
+	"candor/internal/filename"
 	"candor/internal/frame"
-	"candor/server/store"
 )
 
 // The upload path. A submission's multipart body is read as a stream (never through fiber's
@@ -37,6 +37,8 @@ var (
 	errMessageLong  = errors.New("message over the character limit")
 	errMalformed    = errors.New("malformed multipart body")
 	errInterrupted  = errors.New("request body ended early or failed")
+	errTooSlow      = errors.New("request body slower than the minimum rate")
+	errUploadsBusy  = errors.New("no upload memory free")
 )
 
 // Field names of the submission forms (DESIGN §11).
@@ -47,6 +49,7 @@ const (
 	fieldReviewerChoice = "reviewer-choice" // present when the form offered the reviewer choice
 	fieldFile           = "file"
 	fieldAnswerPrefix   = "q."
+	fieldToken          = "form-token" // the report form's one-time token (formtoken.go)
 )
 
 // Bounds on the buffered text fields (besides the message).
@@ -55,39 +58,29 @@ const (
 	maxTextParts  = 200      // text fields of one submission
 )
 
-// form is the text part of a submission, buffered until the recipients are known.
-type form struct {
-	category       *string
-	message        *string
-	answers        map[string]string
-	reviewers      []string
-	reviewerChoice bool
-	answersText    string // the formatted answers, set by the start func
-}
-
-// sealed is a finished, closed, still pending blob.
-type sealed struct {
-	blob   *store.BlobWriter
-	id     store.BlobID
-	header []byte
-	files  int
-}
-
 // upload is one submission being read.
 type upload struct {
 	s         *Server
+	mem       *uploadMemory // nil: no reservation (the push path)
 	body      *bodyReader
 	budget    int64 // content bytes (message, answers, files) still allowed
-	form      form
+	form      cases.Form
 	texts     int
-	start     func(*form) ([]age.Recipient, error)
-	blob      *store.BlobWriter
-	header    bytes.Buffer
-	enc       io.WriteCloser
-	fw        *frame.Writer
+	mr        *multipart.Reader
+	done      bool            // the body's parts are all read
+	pending   *multipart.Part // the first file part, read up to pendFirst while the fields were read
+	pendFirst []byte
+	pendRaw   string
+	release   func()        // returns the buffers
+	sealer    *cases.Sealer // set when sealing starts (begin)
 	files     int
 	lastRead  error // the last error a part read returned (multipart-level errors)
 	copyBufer []byte
+	token     string   // the form token field, if any
+	names     []string // names of the files the browser sent, to name them if the form is refused
+	cut       bool     // the message was over the byte limit: form.Message holds its beginning
+	claimed   bool     // this request claimed token (formtoken.go)
+	over      bool     // the declared body is over the limit: only the text fields may be read
 }
 
 var (
@@ -95,73 +88,190 @@ var (
 	bodyBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 )
 
-// acquireUpload takes an upload slot, waiting at most UploadWait (the client's body waits in the
-// socket meanwhile); it returns a release func or the busy page.
-func (s *Server) acquireUpload() (func(), error) {
-	t := time.NewTimer(s.limits.UploadWait)
-	defer t.Stop()
-	select {
-	case s.uploads <- struct{}{}:
-		return func() { <-s.uploads }, nil
-	case <-t.C:
+// acquireUpload reserves an upload's base memory (uploadBaseMemory), waiting at most UploadWait
+// (the client's body waits in the socket meanwhile); it returns a release func, which also returns
+// the batch reservation if the upload took one, or the busy page.
+func (s *Server) acquireUpload() (*uploadMemory, error) {
+	if !s.uploads.acquire(uploadBaseMemory, s.limits.UploadWait) {
 		return nil, pageErr(frontend.ErrorUploadsBusy, nil)
+	}
+	return &uploadMemory{s: s, held: uploadBaseMemory}, nil
+}
+
+// uploadMemory is what one upload has reserved of Limits.UploadMemory.
+type uploadMemory struct {
+	s    *Server
+	held int64
+}
+
+// grow reserves the batch memory, once, before the sealed data outgrows the store's first chunk.
+func (m *uploadMemory) grow() error {
+	if m.held > uploadBaseMemory {
+		return nil
+	}
+	if !m.s.uploads.acquire(uploadBatchMemory, m.s.limits.UploadWait) {
+		return errUploadsBusy
+	}
+	m.held += uploadBatchMemory
+	return nil
+}
+
+// release returns everything reserved.
+func (m *uploadMemory) release() {
+	if m.held > 0 {
+		m.s.uploads.release(m.held)
+		m.held = 0
 	}
 }
 
-// readUpload reads a whole submission from the request body. start validates the buffered text
-// fields and returns the recipients; it is called once, at the first file or at the end. On
+// reservingWriter passes the sealed data to the blob, reserving the upload's batch memory before
+// the first byte past the store's first chunk.
+type reservingWriter struct {
+	w   io.Writer
+	mem *uploadMemory
+	n   int64
+}
+
+func (r *reservingWriter) Write(p []byte) (int, error) {
+	if r.n+int64(len(p)) > firstChunk && r.mem != nil {
+		if err := r.mem.grow(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := r.w.Write(p)
+	r.n += int64(n)
+	return n, err
+}
+
+// An upload is read in plain steps by the handler: openUpload checks the request, fields buffers
+// the text fields (up to the first file part), the handler asks package cases for the recipients,
+// and seal encrypts the message, the answers and every file to them into a pending blob. On
 // success the caller owns the pending blob (commit it with a case operation or Abort it); on
-// failure nothing is left in the store and the error is a *pageError.
-func (s *Server) readUpload(c *fiber.Ctx, start func(*form) ([]age.Recipient, error)) (*sealed, error) {
+// failure nothing is left in the store and the error is a *pageError. close returns the buffers.
+
+// openUpload prepares reading the request's multipart body; mem is the upload's reservation.
+func (s *Server) openUpload(c *fiber.Ctx, mem *uploadMemory) (*upload, error) {
 	boundary, err := multipartBoundary(c.Get(fiber.HeaderContentType))
 	if err != nil {
 		return nil, uploadPage(err)
 	}
 	maxRaw := s.limits.MaxTotalBytes + uploadOverhead
 	declared := int64(c.Request().Header.ContentLength())
-	if declared > maxRaw {
-		// Refused before reading: fasthttp closes the connection rather than draining a large
+	over := declared > maxRaw
+	if over {
+		// Refused before reading the files: only the text fields, which come first, may be read
+		// to show the form again. fasthttp closes the connection rather than draining a large
 		// unread body, so nothing of it can be read as a next request.
-		return nil, uploadPage(errTooLarge)
+		maxRaw = 4*int64(s.limits.MaxMessageChars) + uploadOverhead
 	}
 	stream := c.Context().RequestBodyStream()
 	if stream == nil {
 		stream = bytes.NewReader(c.Body())
 	}
-	u := &upload{s: s, body: &bodyReader{r: stream, max: maxRaw, declared: declared},
-		budget: s.limits.MaxTotalBytes, start: start}
-	u.form.answers = map[string]string{}
+	s.extendBodyDeadline(c)
+	u := &upload{s: s, mem: mem, body: &bodyReader{r: stream, max: maxRaw, declared: declared,
+		now: s.now, start: s.now(), minRate: s.limits.MinUploadRate, grace: s.limits.UploadGrace},
+		budget: s.limits.MaxTotalBytes, over: over}
+	u.form.Answers = map[string]string{}
 	bp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bp)
 	u.copyBufer = *bp
 	// multipart reads through a 4 KiB buffer of its own; the larger one below it turns those into
 	// 64 KiB reads of the socket (one syscall each, not one per 4–8 KiB).
 	br := bodyBuffers.Get().(*bufio.Reader)
 	br.Reset(u.body)
-	defer func() { br.Reset(nil); bodyBuffers.Put(br) }()
-	res, err := u.run(multipart.NewReader(br, boundary))
-	if err != nil {
-		if u.blob != nil {
-			if aerr := u.blob.Abort(); aerr != nil {
-				s.log.Error("aborting upload", "err", aerr)
-			}
+	u.release = func() { copyBuffers.Put(bp); br.Reset(nil); bodyBuffers.Put(br) }
+	u.mr = multipart.NewReader(br, boundary)
+	if over {
+		return u, uploadPage(errTooLarge)
+	}
+	return u, nil
+}
+
+// keep reads what a refused request still allows (see skim; only the text fields of a body
+// declared over the limit) and returns what the reporter typed, for the form shown again.
+func (u *upload) keep() frontend.Kept {
+	if u.over {
+		if !u.done && u.pending == nil && u.sealer == nil {
+			u.fields()
 		}
-		return nil, u.classify(err)
+	} else {
+		u.skim()
 	}
-	return res, nil
+	k := frontend.Kept{Answers: u.form.Answers, Reviewers: u.form.Reviewers,
+		ReviewerChoice: u.form.ReviewerChoice, Files: u.names, MessageCut: u.cut,
+		MoreFiles: !u.done && (len(u.names) > 0 || u.over)}
+	if u.form.Message != nil {
+		k.Message = *u.form.Message
+	}
+	return k
 }
 
-func multipartBoundary(contentType string) (string, error) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return "", errMalformed
+// close returns the upload's buffers; the pending blob, if any, is the caller's.
+func (u *upload) close() {
+	if u.pending != nil {
+		u.pending.Close()
 	}
-	return params["boundary"], nil
+	u.release()
 }
 
-func (u *upload) run(mr *multipart.Reader) (*sealed, error) {
+// fields reads the text fields, up to the first file part that is not an unused file input.
+func (u *upload) fields() (*cases.Form, error) {
 	for {
-		p, err := mr.NextPart()
+		p, err := u.mr.NextPart()
+		if err == io.EOF {
+			u.done = true
+			return &u.form, nil
+		}
+		if err != nil {
+			u.lastRead = err
+			return nil, u.fail(err)
+		}
+		if p.FormName() != fieldFile {
+			err = u.text(p)
+			p.Close()
+			if err != nil {
+				return nil, u.fail(err)
+			}
+			continue
+		}
+		first, raw, err := u.peek(p)
+		if err != nil {
+			p.Close()
+			return nil, u.fail(err)
+		}
+		if len(first) == 0 && raw == "" {
+			p.Close()
+			continue
+		}
+		u.pending, u.pendFirst, u.pendRaw = p, first, raw
+		u.addName(raw)
+		return &u.form, nil
+	}
+}
+
+// seal encrypts the buffered fields and the rest of the body to recipients into a pending blob.
+func (u *upload) seal(recipients []age.Recipient) (*cases.Sealed, error) {
+	sl, err := u.sealRest(recipients)
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	return sl, nil
+}
+
+func (u *upload) sealRest(recipients []age.Recipient) (*cases.Sealed, error) {
+	if err := u.begin(recipients); err != nil {
+		return nil, err
+	}
+	if p := u.pending; p != nil {
+		u.pending = nil
+		err := u.writeFile(p, u.pendRaw, u.pendFirst)
+		p.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	for !u.done {
+		p, err := u.mr.NextPart()
 		if err == io.EOF {
 			break
 		}
@@ -179,15 +289,31 @@ func (u *upload) run(mr *multipart.Reader) (*sealed, error) {
 			return nil, err
 		}
 	}
-	if err := u.begin(); err != nil {
-		return nil, err
-	}
 	return u.finish()
+}
+
+// fail aborts the pending blob, if any, and returns the page for err.
+func (u *upload) fail(err error) error {
+	if u.sealer != nil {
+		if aerr := u.sealer.Abort(); aerr != nil {
+			u.s.log.Error("aborting upload", "err", aerr)
+		}
+		u.sealer = nil
+	}
+	return u.classify(err)
+}
+
+func multipartBoundary(contentType string) (string, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return "", errMalformed
+	}
+	return params["boundary"], nil
 }
 
 // text buffers one text field.
 func (u *upload) text(p *multipart.Part) error {
-	if u.fw != nil {
+	if u.sealer != nil {
 		// Our forms put every text field before the files; a field after a file would have to be
 		// sealed before the recipients it chooses are known.
 		return errMalformed
@@ -201,79 +327,158 @@ func (u *upload) text(p *multipart.Part) error {
 		limit = 4*int64(u.s.limits.MaxMessageChars) + 4
 	}
 	v, err := u.readText(p, limit, name == fieldMessage)
+	f := &u.form
+	if errors.Is(err, errMessageLong) && f.Message == nil {
+		// Kept for the refused form only: its first MaxMessageChars characters.
+		v, u.cut = firstRunes(v, u.s.limits.MaxMessageChars), true
+		f.Message = &v
+	}
 	if err != nil {
 		return err
 	}
-	f := &u.form
 	switch {
 	case name == fieldMessage:
-		if f.message != nil {
+		if f.Message != nil {
 			return errMalformed
 		}
+		f.Message = &v
 		if utf8.RuneCountInString(v) > u.s.limits.MaxMessageChars {
 			return errMessageLong
 		}
-		f.message = &v
 	case name == fieldCategory:
-		if f.category != nil {
+		if f.Category != nil {
 			return errMalformed
 		}
-		f.category = &v
+		f.Category = &v
 	case name == fieldReviewer:
-		f.reviewers = append(f.reviewers, v)
+		f.Reviewers = append(f.Reviewers, v)
 	case name == fieldReviewerChoice:
-		f.reviewerChoice = true
+		f.ReviewerChoice = true
+	case name == fieldToken:
+		u.token = v
 	case strings.HasPrefix(name, fieldAnswerPrefix):
-		f.answers[strings.TrimPrefix(name, fieldAnswerPrefix)] = v
+		f.Answers[strings.TrimPrefix(name, fieldAnswerPrefix)] = v
 	}
 	return nil
 }
 
-// readText reads a text field of at most limit bytes, as valid UTF-8 with "\n" line ends.
+// readText reads a text field of at most limit bytes, as valid UTF-8 with "\n" line ends. A
+// message over the limit gives errMessageLong with its first limit bytes (up to a whole
+// character), for the refused form.
 func (u *upload) readText(p *multipart.Part, limit int64, message bool) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(u.content(p), limit+1))
 	if err != nil {
 		return "", err
 	}
+	var over error
 	if int64(len(b)) > limit {
-		if message {
-			return "", errMessageLong
+		if !message {
+			return "", errMalformed
 		}
-		return "", errMalformed
+		b, over = b[:limit], errMessageLong
+		for len(b) > 0 && !utf8.Valid(b) && len(b) > int(limit)-utf8.UTFMax {
+			b = b[:len(b)-1] // a character cut in two at the limit
+		}
 	}
 	if !utf8.Valid(b) {
 		return "", errMalformed
 	}
 	s := strings.ReplaceAll(string(b), "\r\n", "\n")
-	return strings.ReplaceAll(s, "\r", "\n"), nil
+	return strings.ReplaceAll(s, "\r", "\n"), over
+}
+
+// firstRunes returns the first n characters of s.
+func firstRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+// addName records the name of a file the browser sent, cleaned for display.
+func (u *upload) addName(raw string) {
+	if raw == "" {
+		return // an unused file input
+	}
+	if name := filename.Sanitize(raw, ""); name != "" && len(u.names) < maxKeptNames {
+		u.names = append(u.names, name)
+	}
+}
+
+// maxKeptNames bounds the file names kept for a refused form.
+const maxKeptNames = 100
+
+// skim reads what is left of an intact body after a refusal, so that the form can be shown
+// again with everything: the text fields not read yet, and the names of the files (their
+// content is discarded, never kept). It stops at the first failure; the body limit bounds it.
+// Reading the rest also lets the browser, which is still sending, receive the answer.
+func (u *upload) skim() {
+	if p := u.pending; p != nil {
+		u.pending = nil
+		io.CopyBuffer(io.Discard, p, u.copyBufer)
+		p.Close()
+	}
+	for !u.done && u.body.err == nil && u.lastRead == nil {
+		p, err := u.mr.NextPart()
+		if err == io.EOF {
+			u.done = true
+		}
+		if err != nil {
+			return
+		}
+		if p.FormName() == fieldFile {
+			u.addName(dispositionFilename(p))
+			_, err = io.CopyBuffer(io.Discard, p, u.copyBufer)
+		} else if u.sealer == nil && u.budget > 0 {
+			if terr := u.text(p); errors.Is(terr, errMalformed) {
+				err = terr
+			}
+		} else {
+			_, err = io.CopyBuffer(io.Discard, p, u.copyBufer)
+		}
+		p.Close()
+		if err != nil {
+			return
+		}
+	}
 }
 
 // file seals one file part; an empty part without a name (an unused file input) is skipped.
 func (u *upload) file(p *multipart.Part) error {
-	raw := dispositionFilename(p)
-	first := make([]byte, 1)
-	n, err := io.ReadFull(u.content(p), first)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+	first, raw, err := u.peek(p)
+	if err != nil || (len(first) == 0 && raw == "") {
 		return err
 	}
-	if n == 0 && raw == "" {
-		return nil
+	u.addName(raw) // (the first file's name is recorded by fields)
+	return u.writeFile(p, raw, first)
+}
+
+// peek reads the first byte of a file part and its raw file name.
+func (u *upload) peek(p *multipart.Part) (first []byte, raw string, err error) {
+	raw = dispositionFilename(p)
+	first = make([]byte, 1)
+	n, err := io.ReadFull(u.content(p), first)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, "", err
 	}
+	return first[:n], raw, nil
+}
+
+// writeFile seals the file part p (whose first bytes were already read) as the next file.
+func (u *upload) writeFile(p *multipart.Part, raw string, first []byte) error {
 	if u.files++; u.files > u.s.limits.MaxFiles {
 		return errTooManyFiles
 	}
-	if err := u.begin(); err != nil {
-		return err
-	}
-	name := SanitizeFilename(raw)
-	if name == "" {
-		name = "file-" + strconv.Itoa(u.files)
-	}
-	w, err := u.fw.Part(frame.KindFile, name, sanitizeContentType(p.Header.Get("Content-Type")))
+	name := filename.Sanitize(raw, "file-"+strconv.Itoa(u.files))
+	w, err := u.sealer.File(name, contentType(p.Header.Get("Content-Type")))
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(first[:n]); err != nil {
+	if _, err := w.Write(first); err != nil {
 		return err
 	}
 	_, err = io.CopyBuffer(w, u.content(p), u.copyBufer)
@@ -281,7 +486,7 @@ func (u *upload) file(p *multipart.Part) error {
 }
 
 // dispositionFilename returns the raw filename parameter (mime/multipart's FileName already cuts
-// it with filepath.Base, which leaves Windows paths whole; SanitizeFilename does both).
+// it with filepath.Base, which leaves Windows paths whole; filename.Sanitize does both).
 func dispositionFilename(p *multipart.Part) string {
 	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 	if err != nil {
@@ -290,58 +495,26 @@ func dispositionFilename(p *multipart.Part) string {
 	return params["filename"]
 }
 
-// begin starts the sealed blob once: it asks start for the recipients and writes the buffered
-// message and answers.
-func (u *upload) begin() error {
-	if u.fw != nil {
-		return nil
-	}
-	recipients, err := u.start(&u.form)
-	if err != nil {
+// begin starts the sealed blob to recipients and writes the buffered message and answers.
+func (u *upload) begin(recipients []age.Recipient) error {
+	wrap := func(w io.Writer) io.Writer { return &reservingWriter{w: w, mem: u.mem} }
+	var err error
+	if u.sealer, err = u.s.NewSealer(recipients, wrap); err != nil {
 		return err
 	}
-	if u.blob, err = u.s.st.NewBlob(); err != nil {
-		return err
-	}
-	if u.enc, err = crypto.Seal(&u.header, u.blob, recipients); err != nil {
-		return err
-	}
-	u.fw = frame.NewWriter(u.enc)
-	if m := u.form.message; m != nil && *m != "" {
-		if err := u.writePart(frame.KindMessage, "message", *m); err != nil {
+	if m := u.form.Message; m != nil && *m != "" {
+		if err := u.sealer.Text(frame.KindMessage, "message", *m); err != nil {
 			return err
 		}
 	}
-	if u.form.answersText != "" {
-		return u.writePart(frame.KindAnswers, "answers", u.form.answersText)
+	if u.form.AnswersText != "" {
+		return u.sealer.Text(frame.KindAnswers, "answers", u.form.AnswersText)
 	}
 	return nil
 }
 
-func (u *upload) writePart(k frame.Kind, name, text string) error {
-	w, err := u.fw.Part(k, name, "text/plain; charset=utf-8")
-	if err != nil {
-		return err
-	}
-	_, err = io.WriteString(w, text)
-	return err
-}
-
-func (u *upload) finish() (*sealed, error) {
-	if err := u.fw.Close(); err != nil {
-		return nil, err
-	}
-	if err := u.enc.Close(); err != nil {
-		return nil, err
-	}
-	if err := u.blob.SetHeader(u.header.Bytes()); err != nil {
-		return nil, err
-	}
-	id, err := u.blob.Close()
-	if err != nil {
-		return nil, err
-	}
-	return &sealed{blob: u.blob, id: id, header: bytes.Clone(u.header.Bytes()), files: u.files}, nil
+func (u *upload) finish() (*cases.Sealed, error) {
+	return u.sealer.Finish()
 }
 
 // content returns a reader of p that charges its bytes to the upload's content budget and records
@@ -369,10 +542,15 @@ func (c *contentReader) Read(b []byte) (int, error) {
 // connection, an idle timeout, a body shorter than its Content-Length) is an interruption; a
 // parse failure over an intact body is a malformed form; a failure to write is internal.
 func (u *upload) classify(err error) error {
+	err = asPage(err)
 	var pe *pageError
 	switch {
 	case errors.As(err, &pe):
 		return err
+	case errors.Is(err, errUploadsBusy):
+		return pageErr(frontend.ErrorUploadsBusy, nil)
+	case storageFull(err):
+		return pageErr(frontend.ErrorStorageFull, nil)
 	case errors.Is(err, errTooLarge), errors.Is(u.body.err, errTooLarge):
 		return uploadPage(errTooLarge)
 	case u.body.err != nil, u.body.n > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
@@ -401,13 +579,20 @@ func uploadPage(err error) error {
 	return pageErr(frontend.ErrorMalformedForm, nil)
 }
 
-// bodyReader counts the raw request body, stops it at max bytes, and records the body's own
-// failure, including a body that ends before its declared Content-Length.
+// bodyReader counts the raw request body, stops it at max bytes, records the body's own failure,
+// including a body that ends before its declared Content-Length, and ends a body that, once grace
+// has passed, averages less than minRate bytes a second since start (a drip holding an upload's
+// memory): an honest upload over Tor runs at tens of kB/s, a thousand times the floor, and a
+// stalled one is ended by the idle timeout anyway.
 type bodyReader struct {
 	r        io.Reader
 	n, max   int64
 	declared int64 // Content-Length, or < 0 when chunked
 	err      error
+	now      func() time.Time
+	start    time.Time
+	minRate  int64
+	grace    time.Duration
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -420,6 +605,10 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.err = errTooLarge
 		return n, b.err
 	}
+	if err == nil && b.tooSlow() {
+		b.err = errTooSlow
+		return n, b.err
+	}
 	if err == io.EOF && b.declared >= 0 && b.n < b.declared {
 		err = io.ErrUnexpectedEOF
 	}
@@ -427,4 +616,32 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.err = err
 	}
 	return n, err
+}
+
+// tooSlow reports whether the body, past its grace period, averages under the minimum rate.
+func (b *bodyReader) tooSlow() bool {
+	if b.minRate <= 0 || b.now == nil {
+		return false
+	}
+	el := b.now().Sub(b.start)
+	return el > b.grace && float64(b.n) < float64(b.minRate)*el.Seconds()
+}
+
+// contentType keeps a browser-sent media type only if it is short printable ASCII of the form
+// type/subtype; otherwise application/octet-stream.
+func contentType(ct string) string {
+	const def = "application/octet-stream"
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	if ct == "" || len(ct) > 100 || strings.Count(ct, "/") != 1 {
+		return def
+	}
+	for _, r := range ct {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("/.+-_", r)) {
+			return def
+		}
+	}
+	return ct
 }

@@ -49,11 +49,15 @@ func rawExport(t testing.TB, message string, attachment []byte) (home, passFile,
 		t.Fatal(err)
 	}
 	f.Close()
-	in, err := inbox.Open(inbox.Config{Home: home})
+	// The first import opens the reviewer's addressing key: it needs the passphrase.
+	in, err := inbox.Open(inbox.Config{Home: home, Passphrase: func() ([]byte, error) { return []byte(testPassphrase), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
+	if err := in.TrustServer(srv.ServerKey()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := in.Import(bundlePath); err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"candor/candortest"
 	"candor/crypto"
+	"candor/installation"
 	"candor/internal/bundle"
-	"candor/server"
 	"candor/server/store"
 	"candor/server/synctest"
 )
@@ -27,7 +28,28 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata"})
+	testscript.Run(t, testscript.Params{Dir: "testdata", Cmds: map[string]func(*testscript.TestScript, bool, []string){
+		"serverkey": cmdServerKey,
+	}})
+}
+
+// cmdServerKey is the script command "serverkey DIR [VAR]": it sets $VAR (default SERVER_KEY) to
+// the fingerprint of the server key of the installation in DIR — what the admin hands a reviewer
+// with the token (candor reviewer token prints it as server_key).
+func cmdServerKey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: serverkey DIR [VAR]")
+	}
+	st, err := installation.OpenStore(ts.MkAbs(args[0]), nil)
+	ts.Check(err)
+	defer st.Close()
+	fp, err := installation.ServerKeyFingerprint(st)
+	ts.Check(err)
+	name := "SERVER_KEY"
+	if len(args) == 2 {
+		name = args[1]
+	}
+	ts.Setenv(name, fp)
 }
 
 // fixture is a test helper command that drives a real in-process server (package synctest):
@@ -63,6 +85,9 @@ func runFixture(args []string) error {
 		return err
 	}
 	defer srv.Close()
+	if ok, err := teamFixture(srv, args); ok {
+		return err
+	}
 	switch args[0] {
 	case "init":
 		return nil
@@ -151,26 +176,14 @@ func editFile(op, path, arg string) error {
 	return os.WriteFile(path, b, 0o600)
 }
 
-// forkBundle writes a bundle with the real header, signed by the real server key, whose checkpoint
-// has the log's current size and a different root.
+// forkBundle writes the reviewer's bundle, re-signed by the real server key, whose checkpoint has
+// the log's current size and a different root, signed with the log's keys: a second history.
 func forkBundle(srv *synctest.Server, tok, out string) error {
 	var buf bytes.Buffer
 	if err := srv.Pull(tok, "", &buf); err != nil {
 		return err
 	}
-	r := bundle.NewReader(&buf)
-	rec, err := r.Next()
-	if err != nil {
-		return err
-	}
-	h := rec.(*bundle.Header)
-	rec, err = r.Next()
-	if err != nil {
-		return err
-	}
-	cp := rec.(*bundle.Checkpoint).SignedCheckpoint
-	cp.Hash[0] ^= 1
-	skb, err := srv.Store.Meta(server.MetaSigningKey)
+	skb, err := srv.Store.Meta(installation.MetaSigningKey)
 	if err != nil {
 		return err
 	}
@@ -178,12 +191,41 @@ func forkBundle(srv *synctest.Server, tok, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := cp.Sign(sk); err != nil {
-		return err
-	}
+	r := bundle.NewReader(&buf)
 	var forged bytes.Buffer
 	w := bundle.NewWriter(&forged)
-	if err := errors.Join(w.Header(h), w.Checkpoint(&cp), w.Close(sk)); err != nil {
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch rec := rec.(type) {
+		case *bundle.Header:
+			err = w.Header(rec)
+		case *bundle.Checkpoint:
+			cp := rec.Checkpoint
+			cp.Hash[0] ^= 1
+			var note []byte
+			signer, serr := installation.LogSigner(sk, cp.Origin)
+			if serr == nil {
+				note, serr = signer.Sign(&cp)
+			}
+			err = errors.Join(serr, w.Checkpoint(note))
+		case *bundle.SealedKey:
+			err = w.SealedKey(rec)
+		case *bundle.LeafList:
+			err = w.LeafList(rec)
+		case *bundle.CaseIndex:
+			err = w.CaseIndex(rec)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := w.Close(sk); err != nil {
 		return err
 	}
 	return os.WriteFile(out, forged.Bytes(), 0o600)
@@ -218,7 +260,7 @@ func forgeBundle(srv *synctest.Server, tok, out string, copy func(*bundle.Writer
 	if err := srv.Pull(tok, "0", &buf); err != nil {
 		return err
 	}
-	skb, err := srv.Store.Meta(server.MetaSigningKey)
+	skb, err := srv.Store.Meta(installation.MetaSigningKey)
 	if err != nil {
 		return err
 	}
@@ -247,32 +289,8 @@ func forgeBundle(srv *synctest.Server, tok, out string, copy func(*bundle.Writer
 }
 
 func copyForged(w *bundle.Writer, rec bundle.Record, r io.Reader) error {
-	switch rec := rec.(type) {
-	case *bundle.Header:
-		return w.Header(rec)
-	case *bundle.Checkpoint:
-		return w.Checkpoint(&rec.SignedCheckpoint)
-	case *bundle.Consistency:
-		return w.Consistency(rec)
-	case *bundle.LogEntry:
-		return w.LogEntry(rec)
-	case *bundle.Case:
-		return w.Case(rec)
-	case *bundle.Change:
-		return w.Change(rec)
-	case *bundle.Card:
-		return w.Card(rec)
-	case *bundle.CaseIndex:
-		return w.CaseIndex(rec)
-	case *bundle.Blob:
-		if rec.Kind == bundle.BlobReply && len(rec.Sig) > 0 {
-			rec.Sig[len(rec.Sig)-1] ^= 1
-		}
-		pw, err := w.Blob(rec)
-		if err == nil {
-			_, err = io.Copy(pw, r)
-		}
-		return err
+	if b, ok := rec.(*bundle.Blob); ok && b.Kind == bundle.BlobReply && len(b.Sig) > 0 {
+		b.Sig[len(b.Sig)-1] ^= 1
 	}
-	return fmt.Errorf("unknown record %T", rec)
+	return candortest.CopyRecord(w, rec, r)
 }

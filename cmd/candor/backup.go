@@ -13,14 +13,10 @@ import (
 	"filippo.io/age"
 	"golang.org/x/term"
 
-	"candor/server"
+	"candor/admin"
+	"candor/internal/passfile"
 	"candor/server/store"
 )
-
-func init() {
-	extraCommands["backup"] = command{run: runBackup}
-	extraCommands["restore"] = command{run: runRestore}
-}
 
 const backupSynopsis = "candor backup --data DIR --to FILE [--recipient age1pq1…]... [--recipients-file F] [--save-recipients]"
 
@@ -35,7 +31,10 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := needData(fs, *data, 0); err != nil || *to == "" {
+	if err := needData(fs, *data, 0); err != nil {
+		return err
+	}
+	if *to == "" {
 		fs.Usage()
 		return errUsage
 	}
@@ -49,7 +48,7 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	}
 	defer done()
 	if *save {
-		local, ok := a.(*server.Admin)
+		local, ok := a.(*admin.Admin)
 		if !ok {
 			return errors.New("--save-recipients needs the store: stop candor serve first")
 		}
@@ -57,8 +56,8 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	info, err := writeNewFile(*to, func(w io.Writer) (server.BackupInfo, error) { return a.Backup(w, rs) })
-	if errors.Is(err, server.ErrNoBackupRecipient) {
+	info, err := writeNewFile(*to, func(w io.Writer) (admin.BackupInfo, error) { return a.Backup(w, rs) })
+	if errors.Is(err, admin.ErrNoBackupRecipient) {
 		return withHint(err, "give --recipient age1pq1… (make a key offline with: age-keygen -pq -o backup.key); --save-recipients remembers it")
 	}
 	if err != nil {
@@ -88,13 +87,13 @@ func readRecipients(flags []string, file string) ([]string, error) {
 
 // writeNewFile runs fn on a temporary file next to name and renames it to name on success; on
 // failure nothing is left behind. An existing name is refused.
-func writeNewFile(name string, fn func(io.Writer) (server.BackupInfo, error)) (server.BackupInfo, error) {
+func writeNewFile(name string, fn func(io.Writer) (admin.BackupInfo, error)) (admin.BackupInfo, error) {
 	if _, err := os.Lstat(name); err == nil {
-		return server.BackupInfo{}, fmt.Errorf("%s already exists (choose a new file name)", name)
+		return admin.BackupInfo{}, fmt.Errorf("%s already exists (choose a new file name)", name)
 	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
-		return server.BackupInfo{}, err
+		return admin.BackupInfo{}, err
 	}
 	tmp := f.Name()
 	bw := bufio.NewWriterSize(f, 1<<20)
@@ -113,7 +112,7 @@ func writeNewFile(name string, fn func(io.Writer) (server.BackupInfo, error)) (s
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return server.BackupInfo{}, err
+		return admin.BackupInfo{}, err
 	}
 	return info, nil
 }
@@ -130,7 +129,10 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := needData(fs, *data, 0); err != nil || *from == "" || *idFile == "" {
+	if err := needData(fs, *data, 0); err != nil {
+		return err
+	}
+	if *from == "" || *idFile == "" {
 		fs.Usage()
 		return errUsage
 	}
@@ -143,21 +145,29 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	info, err := server.Restore(*data, bufio.NewReaderSize(f, 1<<20), server.RestoreOptions{Identities: ids, Force: *force})
+	info, err := admin.Restore(*data, bufio.NewReaderSize(f, 1<<20), admin.RestoreOptions{Identities: ids, Force: *force})
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		return withHint(err, "restore replaces the store file: stop candor serve, restore, start it again")
-	case errors.Is(err, server.ErrLiveStore), errors.Is(err, server.ErrForeignBackup):
+	case errors.Is(err, admin.ErrLiveStore), errors.Is(err, admin.ErrForeignBackup):
 		return withHint(err, "nothing was changed; take a backup of the current store first if you may need it")
-	case errors.Is(err, server.ErrBadBackup):
+	case errors.Is(err, admin.ErrBadBackup):
 		return withHint(err, "nothing was changed")
 	case err != nil:
 		return err
 	}
 	fmt.Fprintf(stdout, "restored installation %s: %d cases, %d reviewers, %d log entries\n",
 		info.Installation, info.Cases, info.Reviewers, info.LogSize)
+	ep := info.Epoch
+	fmt.Fprintf(stdout, "new log epoch %d: %s (the previous log %s had %d witnessed entries; %d of them are lost)\n",
+		ep.Epoch, ep.Origin, ep.Previous, ep.Witnessed, ep.Lost)
+	if len(ep.Unasked) > 0 {
+		fmt.Fprintf(stderr, "Witnesses not asked how far they cosigned (the loss may be larger): %s\n", strings.Join(ep.Unasked, ", "))
+	}
+	fmt.Fprintf(stderr, "Tell every witness's operator the new log: witnessctl add-log -origin %s; witnessctl add-key -origin %s -key %s\n",
+		ep.Origin, ep.Origin, ep.LogKey)
 	if info.Replaced {
-		fmt.Fprintln(stderr, "The previous store was replaced. Reviewers' inboxes will see the log roll back to this backup's state.")
+		fmt.Fprintln(stderr, "The previous store was replaced. Reviewers' inboxes will show what the restore lost.")
 	}
 	return nil
 }
@@ -193,13 +203,11 @@ func readIdentities(name, passFile string, stderr io.Writer) ([]age.Identity, er
 	return ids, nil
 }
 
+// readPassphrase reads the passphrase from file (internal/passfile) or the terminal.
 func readPassphrase(file string, stderr io.Writer) (string, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", err
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		b, err := passfile.Read(file)
+		return string(b), err
 	}
 	if !term.IsTerminal(int(os.Stdin.Fd())) {
 		return "", errors.New("the identity file is encrypted: give --passphrase-file or run on a terminal")

@@ -6,10 +6,6 @@ import (
 	"os"
 )
 
-func init() {
-	extraCommands["category"] = command{run: runCategory}
-}
-
 const categoryUsage = `Usage:
     candor category list --data DIR [--json]    the categories and their questions
     candor category load --data DIR FILE        validate FILE (JSON) and make it the settings
@@ -21,53 +17,35 @@ select or yesno; the category "general" must exist. Print the current file with
 `
 
 func runCategory(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, categoryUsage)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	switch args[0] {
-	case "list":
-		return categoryList(args[1:], stdout, stderr)
-	case "load":
-		return categoryLoad(args[1:], stdout, stderr)
-	}
-	fmt.Fprint(stderr, categoryUsage)
-	return fmt.Errorf("unknown category command %q", args[0])
+	return subcommand("category", categoryUsage, args, stdout, stderr, map[string]func([]string, io.Writer, io.Writer) error{
+		"list": categoryList, "load": categoryLoad,
+	})
 }
 
 func categoryList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("category list", "candor category list --data DIR [--json]", stderr)
 	data := dataFlag(fs)
 	asJSON := fs.Bool("json", false, "print the settings file (JSON), ready to edit and load")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, done, err := adminFor(fs, *data, 0)
-	if err != nil {
-		return err
-	}
-	defer done()
-	s, err := a.Settings()
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return printJSON(stdout, s)
-	}
-	for _, c := range s.Categories {
-		fmt.Fprintf(stdout, "%s  %s (%d questions)\n", c.ID, c.Name, len(c.Fields))
-		for _, f := range c.Fields {
-			req := ""
-			if f.Required {
-				req = ", required"
-			}
-			fmt.Fprintf(stdout, "    %s  %s [%s%s]\n", f.ID, f.Label, f.Kind, req)
+	return adminCommand(fs, data, args, 0, func(a adminAPI) error {
+		s, err := a.Settings()
+		if err != nil {
+			return err
 		}
-	}
-	return nil
+		if *asJSON {
+			return printJSON(stdout, s)
+		}
+		for _, c := range s.Categories {
+			fmt.Fprintf(stdout, "%s  %s (%d questions)\n", c.ID, c.Name, len(c.Fields))
+			for _, f := range c.Fields {
+				req := ""
+				if f.Required {
+					req = ", required"
+				}
+				fmt.Fprintf(stdout, "    %s  %s [%s%s]\n", f.ID, f.Label, f.Kind, req)
+			}
+		}
+		return nil
+	})
 }
 
 func categoryLoad(args []string, stdout, stderr io.Writer) error {
@@ -93,6 +71,6 @@ func categoryLoad(args []string, stdout, stderr io.Writer) error {
 		return withHint(fmt.Errorf("%s: %w", fs.Arg(0), err), "nothing was changed; candor category --help describes the file")
 	}
 	fmt.Fprintf(stdout, "loaded %d categories from %s\n", len(s.Categories), fs.Arg(0))
-	fmt.Fprintln(stderr, "A running candor serve shows the new categories after a restart.")
+	sayLive(stdout, a)
 	return nil
 }

@@ -16,8 +16,9 @@ import (
 	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"candor/crypto"
-	"candor/server"
+	"candor/admin"
+	"candor/candortest"
+	"candor/installation"
 )
 
 // TestMain lets testscript run the real candor command (and the helpers below) in-process.
@@ -31,6 +32,8 @@ func TestMain(m *testing.M) {
 		"heartbeat":    helper(heartbeat),
 		"controlserve": helper(controlserve),
 		"waitfile":     helper(waitfile),
+		"mkcase":       helper(mkcase),
+		"fingerprint":  helper(fingerprint),
 	})
 }
 
@@ -57,19 +60,11 @@ func mkcard(args []string) error {
 	if len(args) != 2 {
 		return fmt.Errorf("usage: mkcard NAME CARDFILE")
 	}
-	id, err := age.GenerateHybridIdentity()
+	r, err := candortest.MakeReviewer(args[0])
 	if err != nil {
 		return err
 	}
-	sk, err := crypto.GenerateSigningKey(rand.Reader)
-	if err != nil {
-		return err
-	}
-	c, err := crypto.NewCard(args[0], id.Recipient().String(), sk)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(args[1], c.Marshal(), 0o600)
+	return os.WriteFile(args[1], r.Card.Marshal(), 0o600)
 }
 
 // mkbackupkey IDENTITYFILE RECIPIENTFILE [PASSPHRASE]: a hybrid age key pair, as age-keygen -pq
@@ -146,7 +141,7 @@ func heartbeat(args []string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // write once and return
 	at := time.Now().Add(-time.Duration(age) * time.Second)
-	return server.Heartbeat(ctx, args[0], func() string { return args[1] }, func() time.Time { return at })
+	return admin.Heartbeat(ctx, args[0], func() string { return args[1] }, nil, func() time.Time { return at })
 }
 
 // controlserve DATADIR: holds the store and serves the control socket until interrupted, as
@@ -155,19 +150,19 @@ func controlserve(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: controlserve DATADIR")
 	}
-	st, err := server.OpenStore(args[0], nil)
+	st, err := installation.OpenStore(args[0], nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	a, err := server.NewAdmin(server.AdminConfig{Store: st, DataDir: args[0],
+	a, err := admin.New(admin.Config{Store: st, DataDir: args[0],
 		OnReviewersChanged: func(keys []string) { fmt.Printf("client auth keys: %d\n", len(keys)) }})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return server.ServeControl(ctx, a, args[0])
+	return admin.ServeControl(ctx, a, args[0])
 }
 
 // waitfile FILE: waits up to 10 s for FILE to exist.

@@ -11,14 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"candor/admin"
 	"candor/crypto"
 	"candor/inbox"
-	"candor/server"
+	"candor/installation"
 )
-
-func init() {
-	extraCommands["demo"] = command{run: runDemo}
-}
 
 const demoSynopsis = "candor demo [--dir DIR] [--dev-listen ADDR] [--setup-only]"
 
@@ -82,20 +79,20 @@ func demoSetup(l demoLayout, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := server.OpenStore(l.data(), nil)
+	st, err := installation.OpenStore(l.data(), nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := server.Init(st, server.InitOptions{}); err != nil && !errors.Is(err, server.ErrInitialised) {
+	if err := installation.Init(st, installation.InitOptions{}); err != nil && !errors.Is(err, installation.ErrInitialised) {
 		return err
 	}
-	a, err := server.NewAdmin(server.AdminConfig{Store: st, DataDir: l.data()})
+	a, err := admin.New(admin.Config{Store: st, DataDir: l.data()})
 	if err != nil {
 		return err
 	}
 	r, err := a.AddReviewer(card)
-	if errors.Is(err, server.ErrReviewerExists) {
+	if errors.Is(err, admin.ErrReviewerExists) {
 		c, _ := crypto.ParseCard(card)
 		r.Fingerprint, err = c.Fingerprint(), nil
 	}

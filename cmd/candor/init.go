@@ -1,17 +1,13 @@
 package main
 
 import (
+	"candor/crypto"
+	"candor/installation"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-
-	"candor/server"
 )
-
-func init() {
-	extraCommands["init"] = command{run: runInit}
-}
 
 // fileList is a repeatable flag of file names.
 type fileList []string
@@ -21,17 +17,16 @@ func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runInit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("init", "candor init --data DIR [--reviewer CARD]...", stderr)
-	data := fs.String("data", "", "data `directory` (created if missing)")
+	data := fs.String("data", os.Getenv("CANDOR_DATA"), "data `directory` (created if missing; default $CANDOR_DATA)")
 	var cards fileList
 	fs.Var(&cards, "reviewer", "reviewer card `file` to register (repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *data == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
+	if err := needData(fs, *data, 0); err != nil {
+		return err
 	}
-	var opts server.InitOptions
+	var opts installation.InitOptions
 	for _, f := range cards {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -39,14 +34,25 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Reviewers = append(opts.Reviewers, b)
 	}
-	st, err := server.OpenStore(*data, nil)
+	st, err := installation.OpenStore(*data, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := server.Init(st, opts); err != nil {
+	if err := installation.Init(st, opts); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "initialised %s with %d reviewer(s)\n", *data, len(cards))
+	if fp, err := installation.ServerKeyFingerprint(st); err == nil {
+		fmt.Fprintf(stdout, "server key: %s\n", fp)
+	}
+	for _, b := range opts.Reviewers {
+		if c, err := crypto.ParseCard(b); err == nil { // Init registered it, so it parses
+			fmt.Fprintf(stdout, "registered reviewer %q\nfingerprint: %s\n", c.Name(), c.Fingerprint())
+		}
+	}
+	if len(cards) > 0 {
+		fmt.Fprintln(stderr, "Check each fingerprint with its reviewer over another channel, then issue their token: candor reviewer token")
+	}
 	return nil
 }

@@ -1,7 +1,7 @@
 // Command candor runs the Candor service and its admin and sync commands.
 //
 // It is wiring only: flags are turned into Config structs for the packages that do the work
-// (server, server/store, onion, crypto). See docs/admin.md.
+// (server, admin, installation, cases, syncclient, onion). See docs/admin.md.
 package main
 
 import (
@@ -10,74 +10,80 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
 
-const usage = `Usage:
-    candor init     --data DIR [--reviewer CARD]...
-    candor reviewer add|remove|list|token --data DIR ...
-    candor category list|load --data DIR [FILE]
-    candor serve    --data DIR [--dev-listen ADDR] [--tor PATH] [--tor-extra-config FILE]
-    candor status   --data DIR [--json]
-    candor backup   --data DIR --to FILE
-    candor restore  --data DIR --from FILE [--force]
-    candor retention --data DIR [--now YYYY-MM-DD]
-    candor sync pull --server URL --token TOKEN [--socks ADDR] [--since N] -o BUNDLE
-    candor sync push --server URL --token TOKEN [--socks ADDR] OUTBOX
-    candor demo     [--dir DIR]
-    candor version
-
-Run "candor COMMAND --help" for the options of a command. See docs/admin.md.
-`
-
 // Version is set at build time with -ldflags "-X main.Version=…".
 var Version = "dev"
 
-// command is one subcommand: run gets the arguments after the command name.
+// command is one subcommand: run gets the arguments after the command name; synopsis is what the
+// top-level help lists for it (one line per form).
 type command struct {
-	run func(args []string, stdout, stderr io.Writer) error
+	name     string
+	synopsis []string
+	run      func(args []string, stdout, stderr io.Writer) error
 }
 
 // errUsage marks an error whose message is a usage problem (the flag package already printed it).
 var errUsage = errors.New("usage")
 
-func commands() map[string]command {
-	m := map[string]command{
-		"version": {run: runVersion},
+// commands is the command table, in the order the help lists it; the help is generated from it.
+func commands() []command {
+	return []command{
+		{"init", []string{"candor init --data DIR [--reviewer CARD]..."}, runInit},
+		{"reviewer", []string{"candor reviewer add|remove|list|token --data DIR ..."}, runReviewer},
+		{"category", []string{"candor category list|load --data DIR [FILE]"}, runCategory},
+		{"info", []string{"candor info list|load --data DIR [FILE]"}, runInfo},
+		{"serve", []string{serveSynopsis}, runServe},
+		{"status", []string{"candor status --data DIR [--json]"}, runStatus},
+		{"health", []string{"candor health --data DIR"}, runHealth},
+		{"backup", []string{backupSynopsis}, runBackup},
+		{"restore", []string{restoreSynopsis}, runRestore},
+		{"witness", []string{"candor witness add|list|remove --data DIR ..."}, runWitness},
+		{"retention", []string{retentionUsage}, runRetention},
+		{"sync", strings.Split(syncSynopsis[:strings.Index(syncSynopsis, "\n\n")], "\n"), runSync},
+		{"demo", []string{demoSynopsis}, runDemo},
+		{"version", []string{"candor version"}, runVersion},
 	}
-	for name, c := range extraCommands {
-		m[name] = c
-	}
-	return m
 }
 
-// extraCommands is filled by the init functions of the command files (admin.go, serve.go, sync.go, …)
-// so that each group of commands lives in its own file.
-var extraCommands = map[string]command{}
+// usage is the top-level help: every command's synopsis.
+func usage(cmds []command) string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	for _, c := range cmds {
+		for _, line := range c.synopsis {
+			fmt.Fprintf(&b, "    %s\n", strings.TrimSpace(line))
+		}
+	}
+	b.WriteString("\nRun \"candor COMMAND --help\" for the options of a command. See docs/admin.md.\n")
+	return b.String()
+}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage(cmds))
 		if len(args) == 0 {
 			return 1
 		}
 		return 0
 	}
-	cmds := commands()
-	c, ok := cmds[args[0]]
-	if !ok {
+	i := slices.IndexFunc(cmds, func(c command) bool { return c.name == args[0] })
+	if i < 0 {
 		names := make([]string, 0, len(cmds))
-		for n := range cmds {
-			names = append(names, n)
+		for _, c := range cmds {
+			names = append(names, c.name)
 		}
 		sort.Strings(names)
 		fmt.Fprintf(stderr, "candor: error: unknown command %q\nhint: commands are %s\n", args[0], strings.Join(names, ", "))
 		return 1
 	}
-	if err := c.run(args[1:], stdout, stderr); err != nil {
+	if err := cmds[i].run(args[1:], stdout, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

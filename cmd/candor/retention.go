@@ -10,14 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"candor/admin"
+	"candor/installation"
 	"candor/internal/day"
-	"candor/server"
 	"candor/server/store"
 )
-
-func init() {
-	extraCommands["retention"] = command{run: runRetention}
-}
 
 const retentionUsage = "candor retention --data DIR [--now YYYY-MM-DD] [--dry-run] [--json]"
 
@@ -54,7 +51,7 @@ func runRetention(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	rep, err := server.Retention(context.Background(), st, server.RetentionOptions{Today: today, DryRun: *dry, Log: log})
+	rep, err := admin.Retention(context.Background(), st, admin.RetentionOptions{Today: today, DryRun: *dry, Log: log})
 	if err != nil {
 		return err
 	}
@@ -88,7 +85,7 @@ func retentionDay(s string, today day.Day) (day.Day, error) {
 
 // openRetentionStore opens the store of data, refusing if candor serve holds it.
 func openRetentionStore(data string) (*store.Store, error) {
-	path := filepath.Join(data, server.StoreFile)
+	path := filepath.Join(data, installation.StoreFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no store in %s (run candor init --data %s)", data, data)
 	}

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"candor/admin"
+	"candor/installation"
 	"candor/internal/day"
-	"candor/server"
 	"candor/server/store"
 )
 
@@ -17,12 +18,12 @@ import (
 func retentionData(t *testing.T, closed day.Day) string {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := server.OpenStore(dir, nil)
+	st, err := installation.OpenStore(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := server.Init(st, server.InitOptions{}); err != nil {
+	if err := installation.Init(st, installation.InitOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	w, err := st.NewBlob()
@@ -35,7 +36,7 @@ func retentionData(t *testing.T, closed day.Day) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &store.Case{Category: server.DefaultCategory, Received: closed, Closed: closed, Status: "closed",
+	c := &store.Case{Category: installation.DefaultCategory, Received: closed, Closed: closed, Status: "closed",
 		Messages: []store.Message{{Blob: id, Kind: store.KindReport, Author: store.AuthorReporter, Day: closed}}}
 	rand.Read(c.Lookup[:])
 	if _, err := st.CreateCase(c, []store.BlobID{id}, nil); err != nil {
@@ -46,7 +47,7 @@ func retentionData(t *testing.T, closed day.Day) string {
 
 func TestRetentionCommand(t *testing.T) {
 	today := day.FromTime(time.Now())
-	closed := today.AddDays(-server.DefaultRetentionDays - 10)
+	closed := today.AddDays(-installation.DefaultRetentionDays - 10)
 	dir := retentionData(t, closed)
 	tests := []struct {
 		name string
@@ -85,12 +86,12 @@ func TestRetentionCommand(t *testing.T) {
 			}
 		})
 	}
-	st, err := server.OpenStore(dir, nil)
+	st, err := installation.OpenStore(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rep, err := server.CheckLog(st)
+	rep, err := admin.CheckLog(st)
 	if err != nil || rep.RetentionDeleted != 1 {
 		t.Errorf("CheckLog: got %+v, %v; want one retention deletion", rep, err)
 	}

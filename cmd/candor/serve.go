@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,56 +15,98 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
+	"golang.org/x/net/proxy"
+
+	"candor/admin"
+	"candor/installation"
+	"candor/internal/torcircuit"
 	"candor/onion"
 	"candor/server"
 	"candor/server/store"
 )
 
-func init() {
-	extraCommands["serve"] = command{run: runServe}
+const serveSynopsis = "candor serve --data DIR [--dev-listen ADDR] [--tor PATH] [--tor-extra-config FILE] [--notify-url URL]"
+
+// serveConfig is what the flags of candor serve say.
+type serveConfig struct {
+	data, dev, torPath, torExtra, notifyURL string
+	stdout, stderr                          io.Writer
 }
 
-const serveSynopsis = "candor serve --data DIR [--dev-listen ADDR] [--tor PATH] [--tor-extra-config FILE]"
-
+// runServe is candor serve: flags → serveConfig.run until SIGINT or SIGTERM.
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", serveSynopsis, stderr)
-	data := fs.String("data", "", "data `directory` made by candor init")
-	dev := fs.String("dev-listen", "", "serve both surfaces without tor on this loopback `address` (development only)")
-	torPath := fs.String("tor", "", "tor `binary` (default: tor from PATH)")
-	torExtra := fs.String("tor-extra-config", "", "`file` of torrc lines appended to the generated torrc")
-	notifyURL := fs.String("notify-url", "", "`URL` to POST a content-free {\"attention\":N} to when cases need attention")
-	if err := parse(fs, args); err != nil {
+	c, err := parseServe(args, stdout, stderr)
+	if err != nil {
 		return err
-	}
-	if *data == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	st, err := server.OpenStore(*data, nil)
-	if err != nil {
+	return c.run(ctx)
+}
+
+func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, error) {
+	c := &serveConfig{stdout: stdout, stderr: stderr}
+	fs := newFlagSet("serve", serveSynopsis, stderr)
+	fs.StringVar(&c.data, "data", os.Getenv("CANDOR_DATA"), "data `directory` made by candor init (default $CANDOR_DATA)")
+	fs.StringVar(&c.dev, "dev-listen", "", "serve both surfaces without tor on this loopback `address` (development only)")
+	fs.StringVar(&c.torPath, "tor", "", "tor `binary` (default: tor from PATH)")
+	fs.StringVar(&c.torExtra, "tor-extra-config", "", "`file` of torrc lines appended to the generated torrc")
+	fs.StringVar(&c.notifyURL, "notify-url", "", "`URL` to POST a content-free {\"attention\":N} to when cases need attention")
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if err := needData(fs, c.data, 0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// serving is one run of candor serve: the store, the HTTP server, and the background jobs
+// (retention, notifications, control socket, heartbeat), which stop and are waited for before the
+// store closes.
+type serving struct {
+	*serveConfig
+	log       *slog.Logger
+	st        *store.Store
+	srv       *server.Server
+	jobs      sync.WaitGroup
+	adminJobs *admin.Jobs
+}
+
+// run serves until ctx ends, over tor or (--dev-listen) on a loopback address.
+func (c *serveConfig) run(ctx context.Context) error {
+	s := &serving{serveConfig: c, log: slog.New(slog.NewTextHandler(c.stderr, nil))}
+	var err error
+	if s.st, err = installation.OpenStore(c.data, nil); err != nil {
 		return err
 	}
-	defer st.Close()
-	// Background jobs (retention, notifications, control socket, heartbeat) stop and are waited for
-	// before the store closes (defers run last-in, first-out).
+	defer s.st.Close()
 	ctx, cancelJobs := context.WithCancel(ctx)
-	var jobs sync.WaitGroup
-	defer func() { cancelJobs(); jobs.Wait() }()
-	background := func(f func()) {
-		jobs.Add(1)
-		go func() { defer jobs.Done(); f() }()
+	defer func() { cancelJobs(); s.jobs.Wait() }() // before the store closes
+	if sw := s.st.Swept(); sw.Blobs > 0 {
+		s.log.Info("swept unfinished uploads", "blobs", sw.Blobs, "chunks", sw.Chunks)
 	}
-	if sw := st.Swept(); sw.Blobs > 0 {
-		log.Info("swept unfinished uploads", "blobs", sw.Blobs, "chunks", sw.Chunks)
-	}
-	srv, err := server.New(server.Config{Store: st, Log: log, Dev: *dev != ""})
-	if err != nil {
+	if s.srv, err = server.New(server.Config{Store: s.st, Log: s.log, Dev: c.dev != "", ReceiptsAhead: 1}); err != nil {
 		return err
 	}
+	setMemoryLimits(s.srv)
+	if err := s.srv.PrepareReceipts(ctx); err != nil {
+		return err
+	}
+	if err := s.startJobs(ctx); err != nil {
+		return err
+	}
+	if c.dev != "" {
+		return s.serveDev(ctx)
+	}
+	return s.serveOnion(ctx)
+}
+
+// setMemoryLimits sets the Go runtime's memory limit to the server's budget and a lower GC target,
+// unless GOMEMLIMIT or GOGC say otherwise.
+func setMemoryLimits(srv *server.Server) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(srv.MemoryBudget())
 	}
@@ -72,80 +115,160 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		// 1.5× the live heap rather than 2× costs little and bounds a login flood lower.
 		debug.SetGCPercent(50)
 	}
-	// A log that does not match its signed checkpoint is logged loudly; serving goes on so that
-	// reporters are not turned away, and reviewers' inboxes refuse the rewritten history.
-	_ = srv.VerifyLog()
-	background(func() { srv.RunRetention(ctx) })
-	if *notifyURL != "" {
-		n, err := server.NewNotifier(*notifyURL, nil, log)
-		if err != nil {
-			return err
-		}
-		background(func() { srv.RunNotify(ctx, n) })
+}
+
+// background runs f in a job that run waits for.
+func (s *serving) background(f func()) {
+	s.jobs.Add(1)
+	go func() { defer s.jobs.Done(); f() }()
+}
+
+// startJobs checks the log and starts retention and (--notify-url) notifications. A log that
+// does not match its signed checkpoint is logged loudly; serving goes on so that reporters are not
+// turned away, and reviewers' inboxes refuse the rewritten history.
+func (s *serving) startJobs(ctx context.Context) error {
+	s.adminJobs = &admin.Jobs{Store: s.st, Log: s.log, Submissions: s.srv.SubmissionCounts}
+	_ = s.adminJobs.VerifyLog()
+	s.background(func() { s.adminJobs.RunRetention(ctx) })
+	if s.notifyURL == "" {
+		return nil
 	}
-	if *dev != "" {
-		ln, err := devListen(*dev)
-		if err != nil {
-			return err
-		}
-		if err := startAdmin(ctx, background, srv, st, *data, nil, log); err != nil {
-			ln.Close()
-			return err
-		}
-		background(func() { server.Heartbeat(ctx, *data, nil, nil) })
-		fmt.Fprintln(stderr, "WARNING: --dev-listen serves WITHOUT TOR: no anonymity, no onion service, "+
-			"the sync API unauthenticated by onion client authorisation. Development and tests only.")
-		fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-		return srv.Serve(ctx, ln, nil)
+	_, err := admin.NewNotifier(s.notifyURL, nil, nil) // refuse a bad URL before tor starts
+	return err
+}
+
+// startNotify starts the notifier (--notify-url) once its transport is known: through tor's SOCKS
+// socket when serving with tor (a clearnet POST would tell the webhook's operator, and the
+// networks on the way, the server's address and when reports arrive), directly with --dev-listen
+// (client nil).
+func (s *serving) startNotify(ctx context.Context, client *http.Client) error {
+	if s.notifyURL == "" {
+		return nil
 	}
-	extra, err := readTorrcLines(*torExtra)
+	n, err := admin.NewNotifier(s.notifyURL, client, s.log)
 	if err != nil {
 		return err
 	}
-	pub, restricted, err := server.OnionKeys(st)
+	s.background(func() { s.adminJobs.RunNotify(ctx, n) })
+	return nil
+}
+
+// socksClient returns an HTTP client that connects through tor's SOCKS socket at path (tor resolves
+// the host name), with the notifier's timeout and no redirects.
+func socksClient(path string) *http.Client {
+	d, _ := proxy.SOCKS5("unix", path, nil, &net.Dialer{}) // fails only for an unknown network
+	return &http.Client{Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{DialContext: d.(proxy.ContextDialer).DialContext}}
+}
+
+// serveDev serves both surfaces without tor on the --dev-listen loopback address.
+func (s *serving) serveDev(ctx context.Context) error {
+	if err := s.startNotify(ctx, nil); err != nil {
+		return err
+	}
+	ln, err := devListen(s.dev)
 	if err != nil {
 		return err
 	}
-	auth, err := server.ClientAuthKeys(st)
-	if err != nil {
+	if err := s.startAdmin(ctx, nil); err != nil {
+		ln.Close()
 		return err
 	}
-	svc, err := onion.Start(ctx, onion.Config{TorPath: *torPath, DataDir: filepath.Join(*data, server.TorDir),
-		ExtraTorrc: extra, PublicKey: pub, RestrictedKey: restricted, ClientAuth: auth, PoW: true, Log: log,
-		TorOutput: stderr})
+	if err := s.startWitnesses(ctx, ""); err != nil {
+		ln.Close()
+		return err
+	}
+	s.background(func() { admin.Heartbeat(ctx, s.data, nil, s.alarms, nil) })
+	fmt.Fprintln(s.stderr, "WARNING: --dev-listen serves WITHOUT TOR: no anonymity, no onion service, "+
+		"the sync API unauthenticated by onion client authorisation. Development and tests only.")
+	fmt.Fprintf(s.stdout, "listening on http://%s\n", ln.Addr())
+	return s.srv.Serve(ctx, ln, nil)
+}
+
+// serveOnion serves the public and restricted onion services through tor.
+func (s *serving) serveOnion(ctx context.Context) error {
+	svc, err := s.startOnion(ctx)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	onChange := func(keys []string) {
-		if err := svc.SetClientAuth(keys); err != nil {
-			log.Error("updating the restricted onion's client authorisation failed", "err", err)
-		}
-	}
-	if err := startAdmin(ctx, background, srv, st, *data, onChange, log); err != nil {
+	if err := s.startNotify(ctx, socksClient(svc.SOCKSPath())); err != nil {
 		return err
 	}
-	background(func() { server.Heartbeat(ctx, *data, func() string { return svc.State().String() }, nil) })
-	fmt.Fprintf(stdout, "public:     http://%s\nrestricted: http://%s\n", svc.PublicAddr(), svc.RestrictedAddr())
-	return srv.Serve(ctx, svc.Public(), svc.Restricted())
-}
-
-// startAdmin serves the admin control socket (DATA/control.sock), through which admin commands
-// reach the store while this process holds its lock.
-func startAdmin(ctx context.Context, background func(func()), srv *server.Server, st *store.Store, data string, onChange func([]string), log *slog.Logger) error {
-	reload := func() {
-		if err := srv.ReloadSettings(); err != nil {
-			log.Error("reloading settings failed", "err", err)
+	onChange := func(keys []string) {
+		if err := svc.SetClientAuth(keys); err != nil {
+			s.log.Error("updating the restricted onion's client authorisation failed", "err", err)
 		}
 	}
-	admin, err := server.NewAdmin(server.AdminConfig{Store: st, DataDir: data, OnReviewersChanged: onChange,
-		OnSettingsChanged: reload})
+	if err := s.startAdmin(ctx, onChange); err != nil {
+		return err
+	}
+	if err := s.startWitnesses(ctx, svc.SOCKSAddr()); err != nil {
+		return err
+	}
+	s.background(func() {
+		admin.Heartbeat(ctx, s.data, func() string { return svc.State().String() }, s.alarms, nil)
+	})
+	fmt.Fprintf(s.stdout, "public:     http://%s\nrestricted: http://%s\n", svc.PublicAddr(), svc.RestrictedAddr())
+	return s.srv.Serve(ctx, torcircuit.NewListener(svc.Public(), 0), svc.Restricted())
+}
+
+// startOnion starts tor with the installation's onion keys and client authorisations.
+func (s *serving) startOnion(ctx context.Context) (*onion.Service, error) {
+	extra, err := readTorrcLines(s.torExtra)
+	if err != nil {
+		return nil, err
+	}
+	pub, restricted, err := installation.OnionKeys(s.st)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := installation.ClientAuthKeys(s.st)
+	if err != nil {
+		return nil, err
+	}
+	// The public service exports each stream's circuit (a PROXY header read by torcircuit) so that
+	// the server keeps its budgets per circuit, and tor closes a circuit that opens more than
+	// DefaultMaxStreams streams. A restarted tor numbers circuits afresh: the budgets are reset.
+	return onion.Start(ctx, onion.Config{TorPath: s.torPath, DataDir: filepath.Join(s.data, installation.TorDir),
+		ExtraTorrc: extra, PublicKey: pub, RestrictedKey: restricted, ClientAuth: auth, PoW: true, Log: s.log,
+		TorOutput: s.stderr, ExportCircuitID: true, MaxStreams: onion.DefaultMaxStreams,
+		SOCKS: true, OnRestart: s.srv.Circuits().Reset})
+}
+
+// startWitnesses runs the witness client: it asks the configured witnesses to cosign after every
+// append the server makes and before every bundle (onion witnesses through tor's SOCKS socket).
+func (s *serving) startWitnesses(ctx context.Context, socks string) error {
+	wc, err := admin.NewWitnessClient(admin.WitnessConfig{Store: s.st, Log: s.log, SOCKS: socks})
 	if err != nil {
 		return err
 	}
-	background(func() {
-		if err := server.ServeControl(ctx, admin, data); err != nil && ctx.Err() == nil {
-			log.Error("control socket stopped", "err", err)
+	s.srv.SetAppended(wc.Appended)
+	s.srv.SetCosigner(wc.Cosign)
+	s.background(func() { wc.Run(ctx) })
+	return nil
+}
+
+// alarms returns the case log's alarms for the heartbeat.
+func (s *serving) alarms() []string { return admin.Alarms(s.st) }
+
+// startAdmin serves the admin control socket (DATA/control.sock), through which admin commands
+// reach the store while this process holds its lock. onChange is called when the reviewers change.
+func (s *serving) startAdmin(ctx context.Context, onChange func([]string)) error {
+	reload := func() {
+		if err := s.srv.ReloadSettings(); err != nil {
+			s.log.Error("reloading settings failed", "err", err)
+		}
+	}
+	a, err := admin.New(admin.Config{Store: s.st, DataDir: s.data, OnReviewersChanged: onChange,
+		OnSettingsChanged: reload, SubmissionCounts: s.srv.SubmissionCounts})
+	if err != nil {
+		return err
+	}
+	s.background(func() {
+		if err := admin.ServeControl(ctx, a, s.data); err != nil && ctx.Err() == nil {
+			s.log.Error("control socket stopped", "err", err)
 		}
 	})
 	return nil

@@ -104,6 +104,18 @@ func TestSyncThroughSOCKS(t *testing.T) {
 		!strings.Contains(stderr.String(), "needs --socks") {
 		t.Errorf("onion without --socks: exit %d, %s", code, stderr.String())
 	}
+	// A SOCKS port nothing listens on: the error says to start tor with that SocksPort.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	stderr.Reset()
+	if code := run([]string{"sync", "pull", "--server", onion, "--token", a.token, "--socks", closed, "-o", out + "3"},
+		&stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "hint: nothing answers on --socks "+closed+": start tor") {
+		t.Errorf("closed SOCKS port: exit %d, %s", code, stderr.String())
+	}
 }
 
 // TestPullFailureWritesNothing: a refused pull leaves neither the bundle nor a temporary file.

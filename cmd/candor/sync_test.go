@@ -47,6 +47,9 @@ func newReviewer(t *testing.T, srv *synctest.Server, name string) *testReviewer 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Close() })
+	if err := in.TrustServer(srv.ServerKey()); err != nil {
+		t.Fatal(err)
+	}
 	return &testReviewer{name: name, fp: fp, token: token, in: in, home: home}
 }
 
@@ -177,9 +180,11 @@ func checkExcluded(t *testing.T, c *testReviewer, bundlePath, caseID string, a *
 			t.Errorf("C's bundle holds a case record")
 		case *bundle.Blob:
 			t.Errorf("C's bundle holds a blob")
-		case *bundle.LogEntry:
-			if bytes.Contains(rec.Entry, hexDecode(t, caseID)) {
-				t.Errorf("C's bundle holds a log entry of the case")
+		case *bundle.LeafList:
+			for _, lf := range rec.Leaves {
+				if bytes.Contains(lf.Rest, hexDecode(t, caseID)) {
+					t.Errorf("C's bundle holds a log entry of the case")
+				}
 			}
 		case *bundle.CaseIndex:
 			if len(rec.Cases) != 0 {
@@ -237,8 +242,8 @@ func reporterPage(t *testing.T, srv *synctest.Server, code string) string {
 func testRefusals(t *testing.T, srv *synctest.Server, a, c *testReviewer, caseID, oldOutbox string) {
 	before := counts(t, srv.Store)
 	seqBefore := reviewerSeq(t, srv, a.fp)
-	if code, out := push(t, srv, a.token, oldOutbox); code == 0 || !strings.Contains(out, "replayed") {
-		t.Errorf("replayed outbox: exit %d, %s", code, out)
+	if code, out := push(t, srv, a.token, oldOutbox); code != 0 || !strings.Contains(out, "already pushed: the server accepted every envelope of this outbox before; nothing to do") {
+		t.Errorf("outbox pushed a second time: exit %d, %s", code, out)
 	}
 	if err := a.in.SetStatus(caseID, "in-review"); err != nil {
 		t.Fatal(err)
@@ -264,10 +269,10 @@ func testRefusals(t *testing.T, srv *synctest.Server, a, c *testReviewer, caseID
 			}
 		}
 	}
-	if code, out := push(t, srv, "not-a-token", fresh); code == 0 || !strings.Contains(out, "401") {
+	if code, out := push(t, srv, "not-a-token", fresh); code == 0 || !strings.Contains(out, "401") || !strings.Contains(out, "hint: the server does not know this token") {
 		t.Errorf("unknown token: exit %d, %s", code, out)
 	}
-	notOn := &envelope.Envelope{Kind: envelope.KindStatus, Reviewer: c.fp, Seq: 1, Status: "closed"}
+	notOn := &envelope.Envelope{Kind: envelope.KindStatus, Reviewer: c.fp, Seq: 1, Status: "closed", Outcome: "referred"}
 	copy(notOn.Case[:], hexDecode(t, caseID))
 	if err := envelope.Sign(notOn, signingKey(t, c)); err != nil {
 		t.Fatal(err)
@@ -283,6 +288,14 @@ func testRefusals(t *testing.T, srv *synctest.Server, a, c *testReviewer, caseID
 	// The genuine outbox was not consumed by the forgeries.
 	if code, out := push(t, srv, a.token, fresh); code != 0 {
 		t.Errorf("genuine outbox after forgeries: exit %d, %s", code, out)
+	}
+	// The older outbox again, after a newer one: not "already pushed" but a replay, with a hint.
+	if code, out := push(t, srv, a.token, oldOutbox); code == 0 || !strings.Contains(out, "replayed") ||
+		!strings.Contains(out, "hint: this outbox is older than one pushed since") {
+		t.Errorf("older outbox after a newer one: exit %d, %s", code, out)
+	}
+	if code, out := push(t, srv, a.token, fresh); code != 0 || !strings.Contains(out, "already pushed") {
+		t.Errorf("the last outbox again: exit %d, %s", code, out)
 	}
 	cs, _ := srv.Store.Case(store.CaseID(hexDecode(t, caseID)))
 	if cs.Status != "in-review" {

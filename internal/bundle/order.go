@@ -5,11 +5,14 @@ import "errors"
 // order enforces the record order and the cross-record rules; the Reader and the Writer share it.
 type order struct {
 	last   RecordType // 0 before the header
-	index1 bool       // a CaseIndex was seen
 	origin string
 	size   int64 // the checkpoint's tree size
-	index  int64 // the last log entry index, -1 before the first
+	index  bool  // the CaseIndex was seen
+	leaves bool  // the LeafList was seen
 }
+
+// repeatable are the record types that may appear more than once in a row.
+var repeatable = map[RecordType]bool{TypeAlarm: true, TypeCase: true, TypeChange: true, TypeCard: true, TypeBlob: true}
 
 func (o *order) check(rec Record) error {
 	t := rec.Type()
@@ -18,35 +21,33 @@ func (o *order) check(rec Record) error {
 		return errors.New("the first record must be the header")
 	case o.last == TypeHeader && t != TypeCheckpoint:
 		return errors.New("the second record must be the checkpoint")
-	case o.last != 0 && o.last != TypeHeader && (rank(t) < rank(TypeConsistency) || rank(t) < rank(o.last)):
-		return errors.New("record out of order")
+	case rank(t) < rank(o.last) || t == o.last && !repeatable[t]:
+		return errors.New("record out of order or repeated")
+	case t != TypeLeafList && rank(t) > rank(TypeLeafList) && !o.leaves:
+		return errors.New("the leaf list must come before the cases")
+	case t == TypeBlob && !o.index:
+		return errors.New("the case index must come before the blobs")
 	}
 	switch r := rec.(type) {
 	case *Header:
-		o.origin, o.index = r.ServerOrigin, -1
+		o.origin = r.ServerOrigin
 	case *Checkpoint:
 		if r.Origin != o.origin {
 			return errors.New("checkpoint origin differs from the header's")
 		}
 		o.size = r.Size
-	case *Consistency:
-		if r.FromSize > o.size {
-			return errors.New("consistency proof from a tree larger than the checkpoint's")
+	case *LeafList:
+		if r.Start+int64(len(r.Leaves)) != o.size {
+			return errors.New("the leaf list does not end at the checkpoint's tree size")
 		}
-	case *LogEntry:
-		if r.Index <= o.index || r.Index >= o.size {
-			return errors.New("log entry index not increasing or beyond the checkpoint")
-		}
-		o.index = r.Index
+		o.leaves = true
 	case *CaseIndex:
-		if o.index1 {
-			return errors.New("more than one case index")
-		}
-		o.index1 = true
+		o.index = true
 	}
 	o.last = t
 	return nil
 }
 
-// canEnd reports whether the End record may come next.
-func (o *order) canEnd() bool { return o.last != 0 && o.last != TypeHeader }
+// canEnd reports whether the End record may come next: the leaf list and the case index are
+// mandatory.
+func (o *order) canEnd() bool { return o.leaves && o.index }

@@ -22,20 +22,20 @@ type Reader struct {
 	started  bool
 	blobLeft int64
 	inBlob   bool
-	cp       *Checkpoint
 	sum      []byte // the hash of everything before End
 	sig      []byte
 	done     bool // End read, hash matched, EOF checked
 	err      error
 }
 
-// NewReader returns a Reader for the bundle in r. Memory use is bounded by MaxRecordLen.
+// NewReader returns a Reader for the bundle in r. Memory use is bounded by MaxLeafListLen (the
+// leaf list) and MaxRecordLen (every other record).
 func NewReader(r io.Reader) *Reader {
 	return &Reader{src: bufio.NewReaderSize(r, 64<<10), h: sha256.New()}
 }
 
-// Next returns the next record: *Header, *Checkpoint, *Consistency, *LogEntry, *Case, *Change,
-// *Card, *CaseIndex or *Blob.
+// Next returns the next record: *Header, *Checkpoint, *Alarm, *SealedKey, *LeafList, *Case,
+// *Change, *Card, *CaseIndex or *Blob.
 // After a *Blob, the Reader's Read method returns the blob's payload; Next skips any unread rest.
 // After the End record has been read and its hash checked (ErrCorrupt if it does not match),
 // Next returns io.EOF; then call End to check the signatures.
@@ -62,7 +62,7 @@ func (r *Reader) Next() (Record, error) {
 		r.sum = r.h.Sum(nil)
 	}
 	r.h.Write([]byte{t})
-	p, err := r.payload()
+	p, err := r.payload(maxLen(RecordType(t)))
 	if err != nil {
 		return nil, r.fail(err)
 	}
@@ -94,17 +94,22 @@ func (r *Reader) accept(rec Record) error {
 	if err := r.ord.check(rec); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	switch rec := rec.(type) {
-	case *Checkpoint:
-		r.cp = rec
-	case *Blob:
-		r.blobLeft, r.inBlob = rec.Size, true
+	if b, ok := rec.(*Blob); ok {
+		r.blobLeft, r.inBlob = b.Size, true
 	}
 	return nil
 }
 
-// payload reads a record's length and payload, hashing both.
-func (r *Reader) payload() ([]byte, error) {
+// maxLen is the largest payload of a record of type t.
+func maxLen(t RecordType) uint64 {
+	if t == TypeLeafList {
+		return MaxLeafListLen
+	}
+	return MaxRecordLen
+}
+
+// payload reads a record's length and payload (at most limit bytes), hashing both.
+func (r *Reader) payload(limit uint64) ([]byte, error) {
 	var lb [binary.MaxVarintLen64]byte
 	n := 0
 	for {
@@ -117,7 +122,7 @@ func (r *Reader) payload() ([]byte, error) {
 		if c < 0x80 {
 			break
 		}
-		if n == 3 { // 3 bytes of 7 bits already exceed MaxRecordLen
+		if n == 4 { // 4 bytes of 7 bits already exceed every limit
 			return nil, malformed("record length too large")
 		}
 	}
@@ -125,8 +130,8 @@ func (r *Reader) payload() ([]byte, error) {
 	if len(binary.AppendUvarint(nil, length)) != n {
 		return nil, malformed("non-minimal record length")
 	}
-	if length > MaxRecordLen {
-		return nil, malformed("record of %d bytes, limit %d", length, MaxRecordLen)
+	if length > limit {
+		return nil, malformed("record of %d bytes, limit %d", length, limit)
 	}
 	r.h.Write(lb[:n])
 	var buf bytes.Buffer // grows with the bytes actually present
@@ -140,7 +145,7 @@ func (r *Reader) payload() ([]byte, error) {
 // end checks the End record and that nothing follows it.
 func (r *Reader) end(p []byte) error {
 	if !r.ord.canEnd() {
-		return malformed("end record before the checkpoint")
+		return malformed("end record before the leaf list and the case index")
 	}
 	if len(p) < sha256.Size+1 || len(p) > sha256.Size+MaxSignatureLen {
 		return malformed("end record of %d bytes", len(p))
@@ -181,15 +186,13 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// End checks, once Next has returned io.EOF, the bundle's signature and the checkpoint's with v
-// (the server's key, which the caller must have matched against Header.ServerKey or its pinned
-// key). It returns an error wrapping ErrBadSignature or ErrState.
+// End checks, once Next has returned io.EOF, the bundle's signature with v (the server's key,
+// which the caller must have matched against Header.ServerKey or its pinned key). It returns an
+// error wrapping ErrBadSignature or ErrState. The checkpoint note's signatures are the caller's
+// to check (checkpoint.Open).
 func (r *Reader) End(v Verifier) error {
 	if !r.done {
 		return fmt.Errorf("%w: End before the whole bundle was read", ErrState)
-	}
-	if err := r.cp.Verify(v); err != nil {
-		return fmt.Errorf("%w: checkpoint: %w", ErrBadSignature, err)
 	}
 	if err := v.Verify(SignatureContext, r.sum, r.sig); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSignature, err)

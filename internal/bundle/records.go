@@ -2,48 +2,48 @@ package bundle
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"candor/internal/day"
-	"candor/internal/logentry"
+	"candor/internal/envelope"
 
-	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // RecordType identifies a record. The values are part of the format.
 type RecordType uint8
 
-// Record types, in the order they must appear.
+// Record types. The values are part of the format; 3 and 4 (version 1's consistency proofs and
+// log entries) are retired: the leaf list replaces both.
 const (
-	TypeHeader      RecordType = 1
-	TypeCheckpoint  RecordType = 2
-	TypeConsistency RecordType = 3
-	TypeLogEntry    RecordType = 4
-	TypeCase        RecordType = 5
-	TypeBlob        RecordType = 6
-	TypeEnd         RecordType = 7
-	TypeCaseIndex   RecordType = 8  // comes after the cards, before the blobs (see rank)
-	TypeCard        RecordType = 9  // comes after the cases, before the case index
-	TypeChange      RecordType = 10 // comes after the cases, before the cards
+	TypeHeader     RecordType = 1
+	TypeCheckpoint RecordType = 2
+	TypeCase       RecordType = 5
+	TypeBlob       RecordType = 6
+	TypeEnd        RecordType = 7
+	TypeCaseIndex  RecordType = 8
+	TypeCard       RecordType = 9
+	TypeChange     RecordType = 10
+	TypeAlarm      RecordType = 20
+	TypeSealedKey  RecordType = 21
+	TypeLeafList   RecordType = 22
 )
 
-// rank is a record type's position in the record order; TypeCaseIndex, TypeCard and TypeChange
-// were added after TypeEnd's value was fixed, so the order is not the numeric one.
+// order lists the record types in the order they must appear.
+var recordOrder = []RecordType{TypeHeader, TypeCheckpoint, TypeAlarm, TypeSealedKey, TypeLeafList,
+	TypeCase, TypeChange, TypeCard, TypeCaseIndex, TypeInstallation, TypeBlob, TypeEnd}
+
+// rank is a record type's position in the record order (0 for unknown types).
 func rank(t RecordType) int {
-	switch t {
-	case TypeChange:
-		return int(TypeCase) + 1
-	case TypeCard:
-		return int(TypeCase) + 2
-	case TypeCaseIndex:
-		return int(TypeCase) + 3
-	case TypeBlob, TypeEnd:
-		return int(t) + 3
+	for i, o := range recordOrder {
+		if o == t {
+			return i + 1
+		}
 	}
-	return int(t)
+	return 0
 }
 
 // ChangeKind says what a signed change does. The values are those of the envelope kinds.
@@ -51,43 +51,62 @@ type ChangeKind uint8
 
 // Change kinds.
 const (
-	ChangeStatus ChangeKind = 2 // a status change (envelope.KindStatus)
+	ChangeStatus ChangeKind = 2 // a status change (envelope.KindStatus); closing carries an outcome
 	ChangeHold   ChangeKind = 3 // a hold placed or lifted (envelope.KindHold)
+	ChangeAssign ChangeKind = 6 // the case's lead reviewer (envelope.KindAssign)
+	ChangeShare  ChangeKind = 7 // the case shared with another reviewer (envelope.KindShare)
+	ChangeDelete ChangeKind = 8 // an early deletion (envelope.KindDelete); its case is gone
 )
 
-// Change is a reviewer's signed status change or hold of a case the bundle describes: the fields
-// of the envelope the reviewer pushed but its Version, Cursor, TreeSize and Body (fixed for these
-// kinds), so that every inbox can rebuild the envelope and verify it with the author's card, and
-// derive the case's status and holds from the reviewers' signatures rather than the server's word.
-// The format only bounds the fields; an empty Sig is refused.
+// Change is a reviewer's signed change of a case the bundle describes (or, for ChangeDelete, of a
+// case whose logged deletion the bundle carries): the fields of the envelope the reviewer pushed
+// but its Version, Cursor, TreeSize and Feedback (fixed for these kinds), so that every inbox can
+// rebuild the envelope ([Change.Envelope]) and verify it with the author's card, and derive the
+// case's status, holds, lead and reviewers from the reviewers' signatures rather than the
+// server's word. The fields obey the envelope's rules for the kind; an empty Sig is refused.
 type Change struct {
-	Case   [16]byte
-	Kind   ChangeKind
-	Author string // the signer's fingerprint (the envelope's Reviewer)
-	Seq    uint64
-	Day    day.Day // the envelope's day (the reviewer's)
-	Status string  // ChangeStatus: received, acknowledged, in-review or closed; empty otherwise
-	Hold   bool    // ChangeHold: placed (true) or lifted (false); false otherwise
-	Sig    []byte  // 1..MaxSignatureLen bytes
+	Case       [16]byte
+	Kind       ChangeKind
+	Author     string // the signer's fingerprint (the envelope's Reviewer)
+	Seq        uint64
+	Day        day.Day  // the envelope's day (the reviewer's)
+	Status     string   // ChangeStatus: received, acknowledged, in-review or closed; empty otherwise
+	Hold       bool     // ChangeHold: placed (true) or lifted (false); false otherwise
+	Outcome    string   // ChangeStatus closing the case: the outcome
+	Target     string   // ChangeAssign: the lead (empty = nobody); ChangeShare: the new reviewer
+	Commitment [32]byte // ChangeShare: the new recipient-set commitment
+	Body       []byte   // ChangeShare: an envelope.ShareBody; ChangeDelete: the sealed reason
+	Sig        []byte   // 1..MaxSignatureLen bytes
 }
 
 // Type implements Record.
 func (*Change) Type() RecordType { return TypeChange }
 
+// Envelope returns the signed envelope c was made from, for envelope.Verify.
+func (c *Change) Envelope() *envelope.Envelope {
+	return &envelope.Envelope{Kind: envelope.Kind(c.Kind), Reviewer: c.Author, Seq: c.Seq, Case: c.Case,
+		Day: c.Day, Status: c.Status, Hold: c.Hold, Outcome: c.Outcome, Target: c.Target,
+		Commitment: c.Commitment, Body: c.Body, Sig: c.Sig}
+}
+
 func (c *Change) validate() error {
+	switch c.Kind {
+	case ChangeStatus, ChangeHold, ChangeAssign, ChangeShare, ChangeDelete:
+	default:
+		return invalid("unknown change kind %d", c.Kind)
+	}
 	switch {
 	case c.Case == [16]byte{}:
 		return invalid("zero case id")
-	case c.Kind != ChangeStatus && c.Kind != ChangeHold:
-		return invalid("unknown change kind %d", c.Kind)
 	case !graphic(c.Author, MaxNameLen):
 		return invalid("author must be 1..%d bytes of printable ASCII without space", MaxNameLen)
-	case (c.Kind == ChangeStatus) != (c.Status != "") || c.Status != "" && !validStatus(c.Status):
-		return invalid("status must be a known status for a status change and empty otherwise")
-	case c.Hold && c.Kind != ChangeHold:
-		return invalid("hold set on a status change")
 	case len(c.Sig) == 0 || len(c.Sig) > MaxSignatureLen:
 		return invalid("change signature of %d bytes", len(c.Sig))
+	case len(c.Body) > MaxRecordLen:
+		return invalid("change body of %d bytes", len(c.Body))
+	}
+	if _, err := c.Envelope().SignedMessage(); err != nil {
+		return invalid("%s change: %v", envelope.Kind(c.Kind), err)
 	}
 	return nil
 }
@@ -96,37 +115,45 @@ func (c *Change) marshal() ([]byte, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	var e encoder
-	e.raw(c.Case[:])
-	e.u8(byte(c.Kind))
-	e.str8(c.Author)
-	e.u64(c.Seq)
-	e.u32(uint32(c.Day))
-	e.str8(c.Status)
-	e.u8(boolByte(c.Hold))
-	e.u16(len(c.Sig))
-	e.raw(c.Sig)
-	return e.b, nil
+	return build(func(b *cryptobyte.Builder) { addChange(b, c) })
+}
+
+func addChange(b *cryptobyte.Builder, c *Change) {
+	b.AddBytes(c.Case[:])
+	b.AddUint8(uint8(c.Kind))
+	addStr8(b, c.Author)
+	b.AddUint64(c.Seq)
+	b.AddUint32(uint32(c.Day))
+	addStr8(b, c.Status)
+	b.AddUint8(boolByte(c.Hold))
+	addStr8(b, c.Outcome)
+	addStr8(b, c.Target)
+	b.AddBytes(c.Commitment[:])
+	b.AddUint32LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(c.Body) })
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(c.Sig) })
 }
 
 func parseChange(p []byte) (*Change, error) {
-	d := decoder{b: p}
+	s := cryptobyte.String(p)
 	c := &Change{}
-	copy(c.Case[:], d.next(16))
-	c.Kind = ChangeKind(d.u8())
-	c.Author = d.str8()
-	c.Seq = d.u64()
-	c.Day = d.day()
-	c.Status = d.str8()
-	hold := d.u8()
-	c.Hold = hold == 1
-	if sig := d.next(d.u16()); len(sig) > 0 {
-		c.Sig = bytes.Clone(sig)
+	var id, commitment, body []byte
+	var kind, hold uint8
+	var bodyLen uint32
+	var sig cryptobyte.String
+	if !s.ReadBytes(&id, 16) || !s.ReadUint8(&kind) || !readStr8(&s, &c.Author) || !s.ReadUint64(&c.Seq) ||
+		!readDay(&s, &c.Day) || !readStr8(&s, &c.Status) || !s.ReadUint8(&hold) ||
+		!readStr8(&s, &c.Outcome) || !readStr8(&s, &c.Target) || !s.ReadBytes(&commitment, 32) ||
+		!s.ReadUint32(&bodyLen) || bodyLen > MaxRecordLen || !s.ReadBytes(&body, int(bodyLen)) ||
+		!s.ReadUint16LengthPrefixed(&sig) {
+		return nil, truncated()
 	}
 	if hold > 1 {
 		return nil, malformed("hold byte %d", hold)
 	}
-	return c, finish(&d, c.validate)
+	copy(c.Case[:], id)
+	c.Kind, c.Hold, c.Sig = ChangeKind(kind), hold == 1, cloneOrNil(sig)
+	c.Commitment, c.Body = [32]byte(commitment), cloneOrNil(body)
+	return c, finish(s, c.validate)
 }
 
 // Card is the public card (crypto.Card text) of a reviewer on one of the bundle's cases or of a
@@ -165,7 +192,7 @@ func parseCard(b []byte) (*Card, error) {
 	return c, nil
 }
 
-// Record is one of *Header, *Checkpoint, *Consistency, *LogEntry, *Case, *Change, *Card,
+// Record is one of *Header, *Checkpoint, *Alarm, *SealedKey, *LeafList, *Case, *Change, *Card,
 // *CaseIndex and *Blob.
 type Record interface {
 	Type() RecordType
@@ -181,27 +208,9 @@ type Header struct {
 	Day          day.Day
 }
 
-// Checkpoint is the server's signed checkpoint of the case log at the time of the bundle.
-type Checkpoint struct {
-	logentry.SignedCheckpoint
-}
-
-// Consistency proves that the tree of FromSize entries is a prefix of the checkpoint's tree.
-type Consistency struct {
-	FromSize int64
-	Proof    tlog.TreeProof
-}
-
-// LogEntry is the log entry at Index: a logentry encoding, with its inclusion proof in the
-// checkpoint's tree (tlog.CheckRecord against Checkpoint.Size and Checkpoint.Hash).
-type LogEntry struct {
-	Index int64
-	Entry []byte
-	Proof tlog.RecordProof
-}
-
 // CaseIndex lists every case the reviewer is on at the time of the bundle (sorted, no
-// duplicates), so that the inbox notices a case that vanished without a logged deletion.
+// duplicates), so that the inbox notices a case that vanished without a logged deletion. Every
+// bundle carries exactly one.
 type CaseIndex struct {
 	Cases [][16]byte
 }
@@ -220,6 +229,10 @@ type Case struct {
 	Holds                                 []string // fingerprints of reviewers holding the case
 	Deleted                               bool
 	LogIndex                              int64 // index of the case's CaseCreated entry
+	// Salt is the salt of the recipient-set commitment (leaf.RecipientSet.Commit) that the
+	// case's CaseCreated entry, or its latest share, carries: with it the inbox checks that
+	// Reviewers and ReporterRecipient are the committed set.
+	Salt [32]byte
 }
 
 // BlobKind says what a blob is. The values are part of the format.
@@ -230,16 +243,19 @@ const (
 	BlobReport   BlobKind = 1
 	BlobFollowUp BlobKind = 2
 	BlobReply    BlobKind = 3
+	BlobNote     BlobKind = 4 // a reviewer's internal note, sealed to the case's reviewers only
 )
 
 // Blob describes one age file; its payload (Size bytes) follows the record. Header ‖ payload is a
 // standard age file.
 //
-// A reply (BlobReply) also carries its author's signature: Seq, SignedDay and Sig are the Seq,
-// Day and Sig of the signed envelope the reviewer pushed, whose Body is Header ‖ payload, so that
-// every inbox can rebuild the envelope and verify it with the author's card (the server cannot
-// forge a reviewer's reply). For other kinds they are zero. The format only bounds them; an empty
-// Sig on a reply is encodable, and refused by the inbox.
+// A reply (BlobReply) or a note (BlobNote) also carries its author's signature: Seq, SignedDay,
+// Feedback and Sig are the Seq, Day, Feedback and Sig of the signed envelope the reviewer pushed,
+// whose Body is Header ‖ payload — or SignedHeader ‖ payload once the case was shared and Header
+// is the re-wrapped header a signed share listed — so that every inbox can rebuild the envelope
+// and verify it with the author's card (the server cannot forge a reviewer's reply or note). For
+// other kinds they are zero. The format only bounds them; an empty Sig on a reply is encodable,
+// and refused by the inbox.
 type Blob struct {
 	Case      [16]byte
 	ID        [16]byte
@@ -251,6 +267,10 @@ type Blob struct {
 	Seq       uint64  // BlobReply: the envelope's sequence number
 	SignedDay day.Day // BlobReply: the envelope's day (the reviewer's, not the server's Day)
 	Sig       []byte  // BlobReply: the envelope's signature, at most MaxSignatureLen bytes
+	Feedback  bool    // BlobReply: the reply is the Directive's feedback
+	// SignedHeader is the header the author signed, when a share replaced it with Header (a
+	// signed or note blob only); empty otherwise.
+	SignedHeader []byte
 }
 
 // Type implements Record.
@@ -258,12 +278,6 @@ func (*Header) Type() RecordType { return TypeHeader }
 
 // Type implements Record.
 func (*Checkpoint) Type() RecordType { return TypeCheckpoint }
-
-// Type implements Record.
-func (*Consistency) Type() RecordType { return TypeConsistency }
-
-// Type implements Record.
-func (*LogEntry) Type() RecordType { return TypeLogEntry }
 
 // Type implements Record.
 func (*Case) Type() RecordType { return TypeCase }
@@ -300,99 +314,91 @@ func text(s string, maxLen int) bool {
 	return true
 }
 
-func validStatus(s string) bool {
-	switch s {
-	case "received", "acknowledged", "in-review", "closed":
-		return true
+// statusWords lists the case statuses for error messages (envelope owns them).
+func statusWords() string { return strings.Join(envelope.Statuses(), ", ") }
+
+// --- encoding: golang.org/x/crypto/cryptobyte, one style for every record ---
+
+// build runs add on a fresh builder and returns its bytes, reporting a builder error (a field
+// longer than its length prefix allows, which validation rules out) as ErrInvalid.
+func build(add func(b *cryptobyte.Builder)) ([]byte, error) {
+	b := cryptobyte.NewBuilder(nil)
+	add(b)
+	out, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	return false
+	return out, nil
 }
 
-// --- encoding ---
-
-type encoder struct{ b []byte }
-
-func (e *encoder) u8(v byte)    { e.b = append(e.b, v) }
-func (e *encoder) u16(v int)    { e.b = binary.BigEndian.AppendUint16(e.b, uint16(v)) }
-func (e *encoder) u32(v uint32) { e.b = binary.BigEndian.AppendUint32(e.b, v) }
-func (e *encoder) u64(v uint64) { e.b = binary.BigEndian.AppendUint64(e.b, v) }
-func (e *encoder) raw(v []byte) { e.b = append(e.b, v...) }
-func (e *encoder) str8(s string) {
-	e.u8(byte(len(s)))
-	e.b = append(e.b, s...)
+func addStr8(b *cryptobyte.Builder, s string) {
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(s)) })
 }
-func (e *encoder) list(l []string) {
-	e.u8(byte(len(l)))
+
+func addList(b *cryptobyte.Builder, l []string) {
+	b.AddUint8(uint8(len(l)))
 	for _, s := range l {
-		e.str8(s)
+		addStr8(b, s)
 	}
 }
 
-type decoder struct {
-	b     []byte
-	short bool
-}
-
-func (d *decoder) next(n int) []byte {
-	if d.short || n > len(d.b) {
-		d.short = true
-		return nil
+func readStr8(s *cryptobyte.String, out *string) bool {
+	var v cryptobyte.String
+	if !s.ReadUint8LengthPrefixed(&v) {
+		return false
 	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
+	*out = string(v)
+	return true
 }
 
-func (d *decoder) u8() byte {
-	if v := d.next(1); v != nil {
-		return v[0]
+func readDay(s *cryptobyte.String, out *day.Day) bool {
+	var v uint32
+	if !s.ReadUint32(&v) {
+		return false
 	}
-	return 0
+	*out = day.Day(int32(v))
+	return true
 }
 
-func (d *decoder) u16() int {
-	if v := d.next(2); v != nil {
-		return int(binary.BigEndian.Uint16(v))
-	}
-	return 0
-}
-
-func (d *decoder) u32() uint32 {
-	if v := d.next(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (d *decoder) u64() uint64 {
-	if v := d.next(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (d *decoder) day() day.Day { return day.Day(int32(d.u32())) }
-func (d *decoder) str8() string { return string(d.next(int(d.u8()))) }
-
-func (d *decoder) list() []string {
-	n := int(d.u8())
-	if n > MaxListLen {
-		d.short = true
-		return nil
+// readList reads a count byte (at most MaxListLen) and that many str8 strings; no strings read
+// as nil, so that decoding is canonical for reflect.DeepEqual.
+func readList(s *cryptobyte.String, out *[]string) bool {
+	var n uint8
+	if !s.ReadUint8(&n) || n > MaxListLen {
+		return false
 	}
 	var l []string
-	for i := 0; i < n && !d.short; i++ {
-		l = append(l, d.str8())
+	for range n {
+		var v string
+		if !readStr8(s, &v) {
+			return false
+		}
+		l = append(l, v)
 	}
-	return l
+	*out = l
+	return true
 }
 
-func (d *decoder) done() error {
-	if d.short {
-		return malformed("record payload truncated or a count out of range")
+// cloneOrNil copies b, returning nil for an empty b.
+func cloneOrNil(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
-	if len(d.b) != 0 {
-		return malformed("%d bytes of trailing data in a record", len(d.b))
+	return bytes.Clone(b)
+}
+
+func truncated() error {
+	return malformed("record payload truncated or a count out of range")
+}
+
+// finish checks that s was read to its end and then the record's rules, reporting both as
+// ErrMalformed.
+func finish(s cryptobyte.String, validate func() error) error {
+	if !s.Empty() {
+		return malformed("%d bytes of trailing data in a record", len(s))
+	}
+	if err := validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }
@@ -417,112 +423,26 @@ func (h *Header) marshal() ([]byte, error) {
 	if err := h.validate(); err != nil {
 		return nil, err
 	}
-	var e encoder
-	e.u16(len(h.ServerKey))
-	e.raw(h.ServerKey)
-	e.str8(h.ServerOrigin)
-	e.str8(h.Reviewer)
-	e.u64(h.Since)
-	e.u64(h.Until)
-	e.u32(uint32(h.Day))
-	return e.b, nil
+	return build(func(b *cryptobyte.Builder) {
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.ServerKey) })
+		addStr8(b, h.ServerOrigin)
+		addStr8(b, h.Reviewer)
+		b.AddUint64(h.Since)
+		b.AddUint64(h.Until)
+		b.AddUint32(uint32(h.Day))
+	})
 }
 
-func parseHeader(b []byte) (*Header, error) {
-	d := decoder{b: b}
+func parseHeader(p []byte) (*Header, error) {
+	s := cryptobyte.String(p)
 	h := &Header{}
-	h.ServerKey = bytes.Clone(d.next(d.u16()))
-	h.ServerOrigin = d.str8()
-	h.Reviewer = d.str8()
-	h.Since, h.Until = d.u64(), d.u64()
-	h.Day = d.day()
-	return h, finish(&d, h.validate)
-}
-
-func (c *Checkpoint) marshal() ([]byte, error) {
-	b, err := c.SignedCheckpoint.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	var key cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&key) || !readStr8(&s, &h.ServerOrigin) || !readStr8(&s, &h.Reviewer) ||
+		!s.ReadUint64(&h.Since) || !s.ReadUint64(&h.Until) || !readDay(&s, &h.Day) {
+		return nil, truncated()
 	}
-	return b, nil
-}
-
-func parseCheckpoint(b []byte) (*Checkpoint, error) {
-	c, err := logentry.ParseSigned(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	return &Checkpoint{*c}, nil
-}
-
-func (c *Consistency) marshal() ([]byte, error) {
-	if c.FromSize < 0 {
-		return nil, invalid("negative size")
-	}
-	var e encoder
-	e.u64(uint64(c.FromSize))
-	b, err := logentry.AppendHashes(e.b, c.Proof)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return b, nil
-}
-
-func parseConsistency(b []byte) (*Consistency, error) {
-	d := decoder{b: b}
-	c := &Consistency{FromSize: int64(d.u64())}
-	if d.short || c.FromSize < 0 {
-		return nil, malformed("consistency size")
-	}
-	p, rest, err := logentry.ReadHashes(d.b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	if len(rest) != 0 {
-		return nil, malformed("data after the consistency proof")
-	}
-	c.Proof = p
-	return c, nil
-}
-
-func (l *LogEntry) validate() error {
-	if l.Index < 0 {
-		return invalid("negative log index")
-	}
-	if _, err := logentry.Parse(l.Entry); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return nil
-}
-
-func (l *LogEntry) marshal() ([]byte, error) {
-	if err := l.validate(); err != nil {
-		return nil, err
-	}
-	var e encoder
-	e.u64(uint64(l.Index))
-	e.u16(len(l.Entry))
-	e.raw(l.Entry)
-	b, err := logentry.AppendHashes(e.b, l.Proof)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return b, nil
-}
-
-func parseLogEntry(b []byte) (*LogEntry, error) {
-	d := decoder{b: b}
-	l := &LogEntry{Index: int64(d.u64())}
-	l.Entry = bytes.Clone(d.next(d.u16()))
-	if d.short {
-		return nil, malformed("log entry truncated")
-	}
-	p, rest, err := logentry.ReadHashes(d.b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	l.Proof, d.b = p, rest
-	return l, finish(&d, l.validate)
+	h.ServerKey = bytes.Clone(key)
+	return h, finish(s, h.validate)
 }
 
 func (x *CaseIndex) validate() error {
@@ -541,36 +461,30 @@ func (x *CaseIndex) marshal() ([]byte, error) {
 	if err := x.validate(); err != nil {
 		return nil, err
 	}
-	var e encoder
-	e.u32(uint32(len(x.Cases)))
-	for _, id := range x.Cases {
-		e.raw(id[:])
-	}
-	return e.b, nil
+	return build(func(b *cryptobyte.Builder) {
+		b.AddUint32(uint32(len(x.Cases)))
+		for _, id := range x.Cases {
+			b.AddBytes(id[:])
+		}
+	})
 }
 
-func parseCaseIndex(b []byte) (*CaseIndex, error) {
-	d := decoder{b: b}
-	n := d.u32()
+func parseCaseIndex(p []byte) (*CaseIndex, error) {
+	s := cryptobyte.String(p)
+	var n uint32
+	if !s.ReadUint32(&n) {
+		return nil, truncated()
+	}
 	if n > MaxIndexCases {
 		return nil, malformed("case index of %d cases", n)
 	}
 	x := &CaseIndex{}
-	for i := uint32(0); i < n && !d.short; i++ {
-		var id [16]byte
-		copy(id[:], d.next(16))
-		x.Cases = append(x.Cases, id)
+	for range n {
+		var id []byte
+		if !s.ReadBytes(&id, 16) {
+			return nil, truncated()
+		}
+		x.Cases = append(x.Cases, [16]byte(id))
 	}
-	return x, finish(&d, x.validate)
-}
-
-// finish checks the decoder and then the record's rules, reporting both as ErrMalformed.
-func finish(d *decoder, validate func() error) error {
-	if err := d.done(); err != nil {
-		return err
-	}
-	if err := validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	return nil
+	return x, finish(s, x.validate)
 }

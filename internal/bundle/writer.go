@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-
-	"candor/internal/logentry"
 )
 
 // Writer writes a bundle. Create it with [NewWriter]; call the record methods in the order of
@@ -30,16 +28,24 @@ func NewWriter(w io.Writer) *Writer {
 // Header writes the Header record (first).
 func (w *Writer) Header(h *Header) error { return w.record(h) }
 
-// Checkpoint writes the signed checkpoint (second); its origin must match the header's.
-func (w *Writer) Checkpoint(c *logentry.SignedCheckpoint) error {
-	return w.record(&Checkpoint{*c})
+// Checkpoint writes the signed checkpoint note (second); its origin must match the header's.
+func (w *Writer) Checkpoint(note []byte) error {
+	c, err := NewCheckpoint(note)
+	if err != nil {
+		return err
+	}
+	return w.record(c)
 }
 
-// Consistency writes a consistency proof.
-func (w *Writer) Consistency(c *Consistency) error { return w.record(c) }
+// Alarm writes a witness's refusal the server recorded (after the checkpoint).
+func (w *Writer) Alarm(a *Alarm) error { return w.record(a) }
 
-// LogEntry writes a log entry.
-func (w *Writer) LogEntry(e *LogEntry) error { return w.record(e) }
+// SealedKey writes the reviewer's sealed addressing key (at most once, before the leaf list).
+func (w *Writer) SealedKey(k *SealedKey) error { return w.record(k) }
+
+// LeafList writes the leaves from the inbox's tree to the checkpoint's (exactly once, before the
+// cases).
+func (w *Writer) LeafList(l *LeafList) error { return w.record(l) }
 
 // Case writes a case's metadata.
 func (w *Writer) Case(c *Case) error { return w.record(c) }
@@ -50,7 +56,7 @@ func (w *Writer) Change(c *Change) error { return w.record(c) }
 // Card writes a reviewer's card (after the cases, before the case index).
 func (w *Writer) Card(c *Card) error { return w.record(c) }
 
-// CaseIndex writes the list of every case the reviewer is on (at most once, after the cases).
+// CaseIndex writes the list of every case the reviewer is on (exactly once, after the cards).
 func (w *Writer) CaseIndex(x *CaseIndex) error { return w.record(x) }
 
 // Blob writes a blob record; the returned writer takes exactly b.Size payload bytes (more is
@@ -109,7 +115,7 @@ func (w *Writer) Close(s Signer) error {
 		return err
 	}
 	if !w.ord.canEnd() {
-		return fmt.Errorf("%w: Close before the header and checkpoint", ErrState)
+		return fmt.Errorf("%w: Close before the leaf list and the case index", ErrState)
 	}
 	w.closed = true
 	sum := w.h.Sum(nil)

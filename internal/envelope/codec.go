@@ -1,8 +1,10 @@
 package envelope
 
 import (
-	"encoding/binary"
+	"bytes"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
 
 	"candor/internal/day"
 )
@@ -15,24 +17,39 @@ func (e *Envelope) SignedMessage() ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(magic)+80+len(e.Reviewer)+len(e.Status)+len(e.Body))
-	b = append(b, magic...)
-	b = append(b, Version, byte(e.Kind), byte(len(e.Reviewer)))
-	b = append(b, e.Reviewer...)
-	b = binary.BigEndian.AppendUint64(b, e.Seq)
-	b = append(b, e.Case[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(e.Day))
-	b = append(b, byte(len(e.Status)))
-	b = append(b, e.Status...)
-	hold := byte(0)
-	if e.Hold {
-		hold = 1
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(magic)+120+len(e.Reviewer)+len(e.Status)+len(e.Outcome)+len(e.Target)+len(e.Body)))
+	addSigned(b, e)
+	out, err := b.Bytes()
+	if err != nil {
+		return nil, invalid("%v", err)
 	}
-	b = append(b, hold)
-	b = binary.BigEndian.AppendUint64(b, e.Cursor)
-	b = binary.BigEndian.AppendUint64(b, e.TreeSize)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Body)))
-	return append(b, e.Body...), nil
+	return out, nil
+}
+
+func addSigned(b *cryptobyte.Builder, e *Envelope) {
+	b.AddBytes([]byte(magic))
+	b.AddUint8(Version)
+	b.AddUint8(uint8(e.Kind))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(e.Reviewer)) })
+	b.AddUint64(e.Seq)
+	b.AddBytes(e.Case[:])
+	b.AddUint32(uint32(e.Day))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(e.Status)) })
+	b.AddUint8(boolByte(e.Hold))
+	b.AddUint64(e.Cursor)
+	b.AddUint64(e.TreeSize)
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(e.Outcome)) })
+	b.AddUint8(boolByte(e.Feedback))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(e.Target)) })
+	b.AddBytes(e.Commitment[:])
+	b.AddUint32LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(e.Body) })
+}
+
+func boolByte(v bool) uint8 {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // Marshal returns the encoding of a signed envelope.
@@ -47,8 +64,9 @@ func (e *Envelope) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = binary.BigEndian.AppendUint16(b, uint16(len(e.Sig)))
-	return append(b, e.Sig...), nil
+	bb := cryptobyte.NewBuilder(b)
+	bb.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(e.Sig) })
+	return bb.Bytes()
 }
 
 // Sign sets e.Sig to s's signature over e.SignedMessage() with context "candor/envelope".
@@ -87,37 +105,36 @@ func Verify(e *Envelope, v Verifier) error {
 // Parse decodes a signed envelope. It checks the encoding and the field rules, not the
 // signature: call Verify.
 func Parse(b []byte) (*Envelope, error) {
+	e, err := parseShared(b)
+	if err != nil {
+		return nil, err
+	}
+	if e.Body != nil {
+		e.Body = bytes.Clone(e.Body)
+	}
+	return e, nil
+}
+
+// parseShared is Parse with e.Body pointing into b (OutboxReader: a reply of 64 MiB is not held
+// twice).
+func parseShared(b []byte) (*Envelope, error) {
 	if len(b) < len(magic)+1 || string(b[:len(magic)]) != magic {
 		return nil, ErrVersion
 	}
 	if v := b[len(magic)]; v != Version {
 		return nil, fmt.Errorf("%w: version %d", ErrVersion, v)
 	}
-	d := decoder{b: b[len(magic)+1:]}
+	s := cryptobyte.String(b[len(magic)+1:])
 	e := &Envelope{Version: Version}
-	e.Kind = Kind(d.byte())
-	e.Reviewer = string(d.next(int(d.byte())))
-	e.Seq = d.uint64()
-	copy(e.Case[:], d.next(16))
-	e.Day = day.Day(int32(d.uint32()))
-	e.Status = string(d.next(int(d.byte())))
-	hold := d.byte()
-	e.Hold = hold == 1
-	e.Cursor = d.uint64()
-	e.TreeSize = d.uint64()
-	if n := d.uint32(); n > MaxBodyLen {
-		return nil, malformed("body of %d bytes, limit %d", n, MaxBodyLen)
-	} else if n > 0 {
-		e.Body = append([]byte(nil), d.next(int(n))...)
-	}
-	if n := d.uint16(); n > 0 {
-		e.Sig = append([]byte(nil), d.next(int(n))...)
-	}
-	if err := d.done(); err != nil {
+	flags, err := readFields(&s, e)
+	if err != nil {
 		return nil, err
 	}
-	if hold > 1 {
-		return nil, malformed("hold byte %d", hold)
+	if !s.Empty() {
+		return nil, malformed("%d bytes of trailing data", len(s))
+	}
+	if flags[0] > 1 || flags[1] > 1 {
+		return nil, malformed("hold or feedback byte out of range")
 	}
 	if len(e.Sig) == 0 {
 		return nil, ErrUnsigned
@@ -131,56 +148,37 @@ func Parse(b []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// decoder reads fields from a byte slice; the first shortfall is remembered.
-type decoder struct {
-	b     []byte
-	short bool
-}
-
-func (d *decoder) next(n int) []byte {
-	if d.short || n > len(d.b) {
-		d.short = true
-		return nil
+// readFields reads every field after the version byte into e and returns the raw hold and
+// feedback bytes.
+func readFields(s *cryptobyte.String, e *Envelope) ([2]uint8, error) {
+	var kind, hold, feedback uint8
+	var dayBits, bodyLen uint32
+	var reviewer, status, outcome, target, sig cryptobyte.String
+	var id, commitment []byte
+	if !s.ReadUint8(&kind) || !s.ReadUint8LengthPrefixed(&reviewer) || !s.ReadUint64(&e.Seq) ||
+		!s.ReadBytes(&id, 16) || !s.ReadUint32(&dayBits) || !s.ReadUint8LengthPrefixed(&status) ||
+		!s.ReadUint8(&hold) || !s.ReadUint64(&e.Cursor) || !s.ReadUint64(&e.TreeSize) ||
+		!s.ReadUint8LengthPrefixed(&outcome) || !s.ReadUint8(&feedback) ||
+		!s.ReadUint8LengthPrefixed(&target) || !s.ReadBytes(&commitment, 32) || !s.ReadUint32(&bodyLen) {
+		return [2]uint8{}, malformed("truncated")
 	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if v := d.next(1); v != nil {
-		return v[0]
+	if bodyLen > MaxBodyLen {
+		return [2]uint8{}, malformed("body of %d bytes, limit %d", bodyLen, MaxBodyLen)
 	}
-	return 0
-}
-
-func (d *decoder) uint16() uint16 {
-	if v := d.next(2); v != nil {
-		return binary.BigEndian.Uint16(v)
+	var body []byte
+	if !s.ReadBytes(&body, int(bodyLen)) || !s.ReadUint16LengthPrefixed(&sig) {
+		return [2]uint8{}, malformed("truncated")
 	}
-	return 0
-}
-
-func (d *decoder) uint32() uint32 {
-	if v := d.next(4); v != nil {
-		return binary.BigEndian.Uint32(v)
+	e.Kind, e.Reviewer, e.Status, e.Hold = Kind(kind), string(reviewer), string(status), hold == 1
+	e.Outcome, e.Feedback, e.Target = string(outcome), feedback == 1, string(target)
+	e.Commitment = [32]byte(commitment)
+	e.Day = day.Day(int32(dayBits))
+	copy(e.Case[:], id)
+	if len(body) > 0 {
+		e.Body = body // Parse clones it; parseShared keeps it in the caller's buffer
 	}
-	return 0
-}
-
-func (d *decoder) uint64() uint64 {
-	if v := d.next(8); v != nil {
-		return binary.BigEndian.Uint64(v)
+	if len(sig) > 0 {
+		e.Sig = bytes.Clone(sig)
 	}
-	return 0
-}
-
-func (d *decoder) done() error {
-	if d.short {
-		return malformed("truncated")
-	}
-	if len(d.b) != 0 {
-		return malformed("%d bytes of trailing data", len(d.b))
-	}
-	return nil
+	return [2]uint8{hold, feedback}, nil
 }

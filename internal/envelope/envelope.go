@@ -1,13 +1,15 @@
 // Package envelope defines the signed instructions a reviewer's offline inbox sends to the server
-// (replies, status changes, holds and acknowledgements), and the outbox file that carries them.
+// (replies, status changes, holds, acknowledgements, and the team work of DESIGN §12: notes,
+// assignment, sharing, early deletion and oral intake), and the outbox file that carries them.
 //
-// # Envelope encoding (version 1)
+// # Envelope encoding (version 2)
 //
 // All integers are big-endian; fields appear in this order, each exactly once.
 //
 //	"candor-envelope"     15 bytes magic
-//	version               1 byte  (1)
-//	kind                  1 byte  (1 reply, 2 status, 3 hold, 4 ack)
+//	version               1 byte  (2)
+//	kind                  1 byte  (1 reply, 2 status, 3 hold, 4 ack, 5 note, 6 assign, 7 share,
+//	                      8 delete, 9 intake)
 //	reviewerlen reviewer  1 byte (1..64) + printable ASCII without space: the reviewer's fingerprint
 //	seq                   8 bytes, per reviewer, strictly increasing (replay protection is the server's)
 //	case                  16 bytes; zero for ack, non-zero otherwise
@@ -17,8 +19,17 @@
 //	hold                  1 byte: 0 or 1; 0 unless kind is hold
 //	cursor                8 bytes: 0 unless kind is ack
 //	treesize              8 bytes: 0 unless kind is ack
-//	bodylen body          4 bytes (0..64 MiB) + bytes: a complete age file for reply (it must start
-//	                      with "age-encryption.org/v1\n"), empty otherwise
+//	outcomelen outcome    1 byte + ASCII: for a status envelope that closes the case, one of
+//	                      substantiated, unsubstantiated, referred, no-action, withdrawn (required);
+//	                      empty otherwise
+//	feedback              1 byte: 0 or 1; 1 only on a reply that is the Directive's feedback
+//	targetlen target      1 byte (0..64) + printable ASCII without space: assign (empty = nobody)
+//	                      and share (required) name a reviewer's fingerprint; empty otherwise
+//	commitment            32 bytes: share and intake carry the recipient-set commitment
+//	                      (internal/leaf; required); zero otherwise
+//	bodylen body          4 bytes (0..64 MiB) + bytes: a complete age file (it must start with
+//	                      "age-encryption.org/v1\n") for reply, note and delete (the reason); a
+//	                      ShareBody for share; an IntakeBody for intake; empty otherwise
 //	siglen sig            2 bytes (1..8192) + the signature
 //
 // The signed message is everything before siglen; the signature is made with context
@@ -37,6 +48,7 @@ package envelope
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"candor/internal/day"
 )
@@ -55,7 +67,7 @@ type Verifier interface {
 const SignatureContext = "candor/envelope"
 
 // Version is the current envelope version.
-const Version = 1
+const Version = 2
 
 // Limits of an envelope.
 const (
@@ -73,38 +85,18 @@ const (
 	KindStatus Kind = 2 // set Case's status to Status
 	KindHold   Kind = 3 // place (Hold) or lift (!Hold) this reviewer's retention hold on Case
 	KindAck    Kind = 4 // the inbox has imported the feed up to Cursor and the log up to TreeSize
+	// Kinds 5..9 (team work) are in team.go.
 )
 
-// String returns "reply", "status", "hold", "ack" or "kind(N)".
+var kindNames = [...]string{"", "reply", "status", "hold", "ack", "note", "assign", "share", "delete", "intake"}
+
+// String returns the kind's name ("reply", "status", "hold", "ack", "note", "assign", "share",
+// "delete", "intake") or "kind(N)".
 func (k Kind) String() string {
-	switch k {
-	case KindReply:
-		return "reply"
-	case KindStatus:
-		return "status"
-	case KindHold:
-		return "hold"
-	case KindAck:
-		return "ack"
+	if k >= KindReply && k <= KindIntake {
+		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
-// Case statuses accepted in a KindStatus envelope.
-const (
-	StatusReceived     = "received"
-	StatusAcknowledged = "acknowledged"
-	StatusInReview     = "in-review"
-	StatusClosed       = "closed"
-)
-
-// ValidStatus reports whether s is one of the four case statuses.
-func ValidStatus(s string) bool {
-	switch s {
-	case StatusReceived, StatusAcknowledged, StatusInReview, StatusClosed:
-		return true
-	}
-	return false
 }
 
 // AgeMagic is the first line of every age file; a reply body must start with it.
@@ -139,8 +131,17 @@ type Envelope struct {
 	Hold     bool     // KindHold only
 	Cursor   uint64   // KindAck only: the feed cursor imported
 	TreeSize uint64   // KindAck only: the log size verified
-	Body     []byte   // KindReply only: a complete age file
-	Sig      []byte
+	// Outcome: a KindStatus envelope with Status closed only (required there).
+	Outcome string
+	// Feedback: KindReply only: this reply is the Directive's feedback (Art. 9(1)(f)).
+	Feedback bool
+	// Target: KindAssign (the lead; empty = nobody) and KindShare (the new reviewer).
+	Target string
+	// Commitment: KindShare (the new recipient set's) and KindIntake (the new case's).
+	Commitment [32]byte
+	// Body: an age file (reply, note, delete), a ShareBody or an IntakeBody.
+	Body []byte
+	Sig  []byte
 }
 
 // Validate reports whether e's fields (all but Sig) follow the rules for its kind.
@@ -148,7 +149,7 @@ func (e *Envelope) Validate() error {
 	if e.Version != 0 && e.Version != Version {
 		return fmt.Errorf("%w: version %d", ErrVersion, e.Version)
 	}
-	if e.Kind < KindReply || e.Kind > KindAck {
+	if e.Kind < KindReply || e.Kind > KindIntake {
 		return invalid("unknown kind %d", uint8(e.Kind))
 	}
 	if e.Reviewer == "" || len(e.Reviewer) > MaxReviewerLen || !graphic(e.Reviewer) {
@@ -158,7 +159,8 @@ func (e *Envelope) Validate() error {
 		return invalid("case must be set exactly when the kind is not ack")
 	}
 	if (e.Kind == KindStatus) != (e.Status != "") || e.Status != "" && !ValidStatus(e.Status) {
-		return invalid("status must be a known status for a status envelope and empty otherwise")
+		return invalid("status must be one of %s for a status envelope and empty otherwise",
+			strings.Join(Statuses(), ", "))
 	}
 	if e.Hold && e.Kind != KindHold {
 		return invalid("hold set on a %v envelope", e.Kind)
@@ -166,23 +168,10 @@ func (e *Envelope) Validate() error {
 	if e.Kind != KindAck && (e.Cursor != 0 || e.TreeSize != 0) {
 		return invalid("cursor or tree size set on a %v envelope", e.Kind)
 	}
+	if err := validateTeam(e); err != nil {
+		return err
+	}
 	return validateBody(e)
-}
-
-func validateBody(e *Envelope) error {
-	if e.Kind != KindReply {
-		if len(e.Body) != 0 {
-			return invalid("body set on a %v envelope", e.Kind)
-		}
-		return nil
-	}
-	if len(e.Body) > MaxBodyLen {
-		return invalid("body of %d bytes, limit %d", len(e.Body), MaxBodyLen)
-	}
-	if len(e.Body) < len(AgeMagic) || string(e.Body[:len(AgeMagic)]) != AgeMagic {
-		return invalid("reply body is not an age file")
-	}
-	return nil
 }
 
 func graphic(s string) bool {

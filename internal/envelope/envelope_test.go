@@ -45,6 +45,7 @@ func vectors(t testing.TB) []*Envelope {
 		{Kind: KindHold, Reviewer: fp, Seq: 4, Case: caseID, Day: 20782},
 		{Kind: KindAck, Reviewer: fp, Seq: 5, Day: 20782, Cursor: 42, TreeSize: 17},
 	}
+	envs = append(envs, teamVectors(t)...)
 	k := newTestKey(1)
 	for _, e := range envs {
 		if err := Sign(e, k); err != nil {
@@ -84,21 +85,29 @@ func TestRoundTripAndVerify(t *testing.T) {
 
 func TestInvalid(t *testing.T) {
 	base := func() *Envelope {
-		return &Envelope{Kind: KindStatus, Reviewer: fp, Seq: 1, Case: caseID, Status: StatusClosed, Sig: []byte{1}}
+		return &Envelope{Kind: KindStatus, Reviewer: fp, Seq: 1, Case: caseID, Status: StatusClosed,
+			Outcome: OutcomeReferred, Sig: []byte{1}}
 	}
 	tests := []struct {
 		name string
 		mod  func(*Envelope)
 		want error
 	}{
-		{"version 2", func(e *Envelope) { e.Version = 2 }, ErrVersion},
+		{"version 1", func(e *Envelope) { e.Version = 1 }, ErrVersion},
+		{"version 3", func(e *Envelope) { e.Version = 3 }, ErrVersion},
 		{"kind 0", func(e *Envelope) { e.Kind = 0 }, ErrInvalid},
-		{"kind 5", func(e *Envelope) { e.Kind = 5 }, ErrInvalid},
+		{"kind 10", func(e *Envelope) { e.Kind = 10 }, ErrInvalid},
 		{"no reviewer", func(e *Envelope) { e.Reviewer = "" }, ErrInvalid},
 		{"long reviewer", func(e *Envelope) { e.Reviewer = strings.Repeat("a", 65) }, ErrInvalid},
 		{"space in reviewer", func(e *Envelope) { e.Reviewer = "a b" }, ErrInvalid},
 		{"no case", func(e *Envelope) { e.Case = [16]byte{} }, ErrInvalid},
 		{"unknown status", func(e *Envelope) { e.Status = "buried" }, ErrInvalid},
+		{"closed without outcome", func(e *Envelope) { e.Outcome = "" }, ErrInvalid},
+		{"unknown outcome", func(e *Envelope) { e.Outcome = "dismissed" }, ErrInvalid},
+		{"outcome on in-review", func(e *Envelope) { e.Status = StatusInReview }, ErrInvalid},
+		{"feedback on status", func(e *Envelope) { e.Feedback = true }, ErrInvalid},
+		{"target on status", func(e *Envelope) { e.Target = fp }, ErrInvalid},
+		{"commitment on status", func(e *Envelope) { e.Commitment[0] = 1 }, ErrInvalid},
 		{"no status", func(e *Envelope) { e.Status = "" }, ErrInvalid},
 		{"hold on status", func(e *Envelope) { e.Hold = true }, ErrInvalid},
 		{"cursor on status", func(e *Envelope) { e.Cursor = 1 }, ErrInvalid},
@@ -134,11 +143,13 @@ func TestParseRejects(t *testing.T) {
 	}{
 		{"empty", nil, ErrVersion},
 		{"other magic", []byte("candor-envelopX\x01"), ErrVersion},
-		{"version 2", set(len(magic), 2), ErrVersion},
+		{"version 1", set(len(magic), 1), ErrVersion},
+		{"version 3", set(len(magic), 3), ErrVersion},
 		{"truncated", good[:len(good)-1], ErrMalformed},
 		{"trailing", append(bytes.Clone(good), 0), ErrMalformed},
-		{"kind 9", set(len(magic)+1, 9), ErrMalformed},
-		{"hold byte 2", set(msgLen-8-8-4-1, 2), ErrMalformed},
+		{"kind 10", set(len(magic)+1, 10), ErrMalformed},
+		{"hold byte 2", set(msgLen-4-32-1-1-1-8-8-1, 2), ErrMalformed},
+		{"feedback byte 2", set(msgLen-4-32-1-1, 2), ErrMalformed},
 		{"zero sig len", append(bytes.Clone(good[:msgLen]), 0, 0), ErrUnsigned},
 		{"huge body len", append(append(bytes.Clone(good[:msgLen-4]), 0xff, 0xff, 0xff, 0xff), good[msgLen:]...), ErrMalformed},
 	}
@@ -171,7 +182,7 @@ func outbox(t testing.TB, envs []*Envelope) []byte {
 func TestOutbox(t *testing.T) {
 	envs := vectors(t)
 	b := outbox(t, envs)
-	got, err := ReadOutbox(iotest.OneByteReader(bytes.NewReader(b)), 10, int64(len(b)))
+	got, err := ReadOutbox(iotest.OneByteReader(bytes.NewReader(b)), 100, int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,10 +205,10 @@ func TestOutbox(t *testing.T) {
 		want     error
 	}{
 		{"too many", b, 4, 1 << 20, ErrTooLarge},
-		{"too long", b, 10, int64(len(b) - 1), ErrTooLarge},
+		{"too long", b, 100, int64(len(b) - 1), ErrTooLarge},
 		{"tiny limit", b, 10, 3, ErrTooLarge},
-		{"trailing", append(bytes.Clone(b), 0), 10, 1 << 20, ErrMalformed},
-		{"truncated", b[:len(b)-1], 10, 1 << 20, ErrMalformed},
+		{"trailing", append(bytes.Clone(b), 0), 100, 1 << 20, ErrMalformed},
+		{"truncated", b[:len(b)-1], 100, 1 << 20, ErrMalformed},
 		{"bad magic", append([]byte("candor-outbox/v2\n"), b[17:]...), 10, 1 << 20, ErrVersion},
 		{"short", b[:5], 10, 1 << 20, ErrVersion},
 		{"repeated seq", func() []byte {
@@ -262,4 +273,16 @@ func FuzzOutbox(f *testing.F) {
 			t.Fatalf("WriteOutbox(ReadOutbox(b)) != b")
 		}
 	})
+}
+
+func TestIsOutbox(t *testing.T) {
+	ob := outbox(t, vectors(t)[:1])
+	if !IsOutbox(ob) || !IsOutbox(ob[:len(outboxMagic)]) {
+		t.Errorf("IsOutbox(an outbox) = false")
+	}
+	for _, b := range [][]byte{nil, ob[:len(outboxMagic)-1], []byte("candor-bundle/v1\n"), []byte("age-encryption.org/v1\n")} {
+		if IsOutbox(b) {
+			t.Errorf("IsOutbox(%q) = true", b)
+		}
+	}
 }

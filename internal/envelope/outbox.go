@@ -10,6 +10,10 @@ import (
 
 const outboxMagic = "candor-outbox/v1\n"
 
+// IsOutbox reports whether b, the start of a file, is the start of an outbox file (so that a tool
+// given one by mistake can say what it is).
+func IsOutbox(b []byte) bool { return bytes.HasPrefix(b, []byte(outboxMagic)) }
+
 // WriteOutbox writes an outbox file holding envs, which must all be signed and valid, with
 // strictly increasing Seq per reviewer.
 func WriteOutbox(w io.Writer, envs []*Envelope) error {
@@ -39,57 +43,24 @@ func WriteOutbox(w io.Writer, envs []*Envelope) error {
 
 // ReadOutbox reads a whole outbox file from r. It refuses (ErrTooLarge) more than maxEnvelopes
 // envelopes or more than maxBytes bytes in all, before reading them, and allocates in proportion
-// to the bytes actually read. Signatures are not verified: call Verify on each envelope.
+// to the bytes actually read. Signatures are not verified: call Verify on each envelope. To hold
+// one envelope at a time, use OutboxReader.
 func ReadOutbox(r io.Reader, maxEnvelopes int, maxBytes int64) ([]*Envelope, error) {
-	lr := &io.LimitedReader{R: r, N: maxBytes}
-	var head [len(outboxMagic) + 4]byte
-	if _, err := io.ReadFull(lr, head[:]); err != nil {
-		if lr.N == 0 {
-			return nil, ErrTooLarge
+	or, err := NewOutboxReader(r, maxEnvelopes, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	envs := make([]*Envelope, 0, min(or.Count(), 1024))
+	for {
+		e, _, err := or.Next()
+		if err == io.EOF {
+			return envs, nil
 		}
-		return nil, fmt.Errorf("%w: %w", ErrVersion, readErr(err))
-	}
-	if string(head[:len(outboxMagic)]) != outboxMagic {
-		return nil, ErrVersion
-	}
-	count := binary.BigEndian.Uint32(head[len(outboxMagic):])
-	if uint64(count) > uint64(max(maxEnvelopes, 0)) {
-		return nil, fmt.Errorf("%w: %d envelopes, limit %d", ErrTooLarge, count, maxEnvelopes)
-	}
-	envs := make([]*Envelope, 0, min(count, 1024))
-	for i := uint32(0); i < count; i++ {
-		e, err := readOne(lr)
 		if err != nil {
-			return nil, fmt.Errorf("envelope %d of %d: %w", i+1, count, err)
+			return nil, err
 		}
 		envs = append(envs, e)
 	}
-	if err := checkEOF(r); err != nil {
-		return nil, err
-	}
-	if err := checkSeqs(envs); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	return envs, nil
-}
-
-func readOne(lr *io.LimitedReader) (*Envelope, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(lr, hdr[:]); err != nil {
-		return nil, limitErr(lr, err)
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > MaxBodyLen+1024+MaxSignatureLen {
-		return nil, malformed("envelope of %d bytes", n)
-	}
-	if int64(n) > lr.N {
-		return nil, fmt.Errorf("%w: envelope of %d bytes", ErrTooLarge, n)
-	}
-	var buf bytes.Buffer // grows with the data actually read, not with n
-	if _, err := io.CopyN(&buf, lr, int64(n)); err != nil {
-		return nil, limitErr(lr, err)
-	}
-	return Parse(buf.Bytes())
 }
 
 // checkEOF reports trailing data after the last envelope.

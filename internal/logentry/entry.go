@@ -1,11 +1,11 @@
 package logentry
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"candor/internal/day"
 
+	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -25,11 +25,25 @@ const (
 	SettingsChanged Type = 9  // Subject: hash of the new settings
 	BackupTaken     Type = 10 // Subject: hash of the backup's age header
 	RestoreDone     Type = 11 // Subject: hash of the restored backup's age header
+	// Team work (DESIGN §12); written by the server for reviewers' signed envelopes.
+	NoteAdded       Type = 12 // a reviewer's internal note; Subject: hash of its age header
+	Assigned        Type = 13 // Value: the lead reviewer's fingerprint, or "none"
+	CaseShared      Type = 14 // Subject: the new recipient-set commitment; Value: the new reviewer
+	OutcomeRecorded Type = 15 // written with the StatusChanged entry that closes a case; Value: the outcome
+	TokenIssued     Type = 16 // a sync token for a reviewer; Subject: hash of the reviewer's card
+)
+
+// Values of team entries that are fixed words.
+const (
+	ValueFeedback = "feedback" // a ReplyAdded entry's Value when the reply is the Directive's feedback
+	ValueEarly    = "early"    // a CaseDeleted entry's Value for a reviewer's early deletion
+	ValueIntake   = "intake"   // a CaseCreated entry's Value for a case a reviewer recorded (oral report)
+	ValueNone     = "none"     // an Assigned entry's Value when nobody leads the case
 )
 
 var typeNames = [...]string{"", "case-created", "message-added", "reply-added", "status-changed",
 	"hold-changed", "case-deleted", "reviewer-added", "reviewer-removed", "settings-changed",
-	"backup-taken", "restore-done"}
+	"backup-taken", "restore-done", "note-added", "assigned", "case-shared", "outcome-recorded", "token-issued"}
 
 // String returns the type's name, e.g. "case-created", or "type(N)" if unknown.
 func (t Type) String() string {
@@ -39,7 +53,7 @@ func (t Type) String() string {
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
-func (t Type) valid() bool { return t >= CaseCreated && t <= RestoreDone }
+func (t Type) valid() bool { return t >= CaseCreated && t <= TokenIssued }
 
 // Version is the current entry version.
 const Version = 1
@@ -91,17 +105,20 @@ func (e *Entry) Marshal() ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(entryMagic)+2+4+16+1+len(e.Actor)+32+1+len(e.Value))
-	b = append(b, entryMagic...)
-	b = append(b, Version, byte(e.Type))
-	b = binary.BigEndian.AppendUint32(b, uint32(e.Day))
-	b = append(b, e.Case[:]...)
-	b = append(b, byte(len(e.Actor)))
-	b = append(b, e.Actor...)
-	b = append(b, e.Subject[:]...)
-	b = append(b, byte(len(e.Value)))
-	b = append(b, e.Value...)
-	return b, nil
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(entryMagic)+2+4+16+1+len(e.Actor)+32+1+len(e.Value)))
+	b.AddBytes([]byte(entryMagic))
+	b.AddUint8(Version)
+	b.AddUint8(uint8(e.Type))
+	b.AddUint32(uint32(e.Day))
+	b.AddBytes(e.Case[:])
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(e.Actor)) })
+	b.AddBytes(e.Subject[:])
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(e.Value)) })
+	out, err := b.Bytes()
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	return out, nil
 }
 
 // Hash returns the Merkle leaf hash of e: tlog.RecordHash of its encoding.
@@ -122,59 +139,25 @@ func Parse(b []byte) (*Entry, error) {
 	if b[len(entryMagic)] != Version {
 		return nil, fmt.Errorf("%w: entry version %d", ErrVersion, b[len(entryMagic)])
 	}
-	d := decoder{b: b[len(entryMagic)+1:]}
+	s := cryptobyte.String(b[len(entryMagic)+1:])
 	e := &Entry{Version: Version}
-	e.Type = Type(d.byte())
-	e.Day = day.Day(int32(d.uint32()))
-	copy(e.Case[:], d.bytes(16))
-	e.Actor = string(d.bytes(int(d.byte())))
-	copy(e.Subject[:], d.bytes(32))
-	e.Value = string(d.bytes(int(d.byte())))
-	if err := d.done(); err != nil {
-		return nil, err
+	var typ uint8
+	var dayBits uint32
+	var id, subject []byte
+	var actor, value cryptobyte.String
+	if !s.ReadUint8(&typ) || !s.ReadUint32(&dayBits) || !s.ReadBytes(&id, 16) ||
+		!s.ReadUint8LengthPrefixed(&actor) || !s.ReadBytes(&subject, 32) ||
+		!s.ReadUint8LengthPrefixed(&value) {
+		return nil, malformed("truncated")
 	}
+	if !s.Empty() {
+		return nil, malformed("%d bytes of trailing data", len(s))
+	}
+	e.Type, e.Day, e.Actor, e.Value = Type(typ), day.Day(int32(dayBits)), string(actor), string(value)
+	copy(e.Case[:], id)
+	copy(e.Subject[:], subject)
 	if err := e.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return e, nil
-}
-
-// decoder reads fixed fields from a byte slice; the first shortfall is remembered.
-type decoder struct {
-	b     []byte
-	short bool
-}
-
-func (d *decoder) bytes(n int) []byte {
-	if d.short || n > len(d.b) {
-		d.short = true
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if v := d.bytes(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (d *decoder) uint32() uint32 {
-	if v := d.bytes(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (d *decoder) done() error {
-	if d.short {
-		return malformed("truncated")
-	}
-	if len(d.b) != 0 {
-		return malformed("%d bytes of trailing data", len(d.b))
-	}
-	return nil
 }

@@ -53,14 +53,3 @@ func CheckConsistent(older, newer *Checkpoint, proof tlog.TreeProof) error {
 	}
 	return nil
 }
-
-// CheckSignedFork verifies both signed checkpoints with v and then applies CheckFork: an error
-// wrapping ErrFork is then proof that the holder of the key signed two histories.
-func CheckSignedFork(a, b *SignedCheckpoint, v Verifier) error {
-	for _, c := range []*SignedCheckpoint{a, b} {
-		if err := c.Verify(v); err != nil {
-			return err
-		}
-	}
-	return CheckFork(&a.Checkpoint, &b.Checkpoint)
-}

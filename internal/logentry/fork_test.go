@@ -89,27 +89,3 @@ func TestCheckConsistent(t *testing.T) {
 		})
 	}
 }
-
-// TestCheckSignedFork: two checkpoints of the same size, both signed by the server key, with
-// different roots are detected; a forged signature is not taken for evidence.
-func TestCheckSignedFork(t *testing.T) {
-	k := newTestKey(1)
-	sign := func(c *Checkpoint) *SignedCheckpoint {
-		sc := &SignedCheckpoint{Checkpoint: *c}
-		if err := sc.Sign(k); err != nil {
-			t.Fatal(err)
-		}
-		return sc
-	}
-	a := sign(buildLog(t, records(7, -1)).checkpoint(t, 7))
-	b := sign(buildLog(t, records(7, 6)).checkpoint(t, 7))
-	if err := CheckSignedFork(a, a, k); err != nil {
-		t.Errorf("same checkpoint: got %v, want nil", err)
-	}
-	if err := CheckSignedFork(a, b, k); !errors.Is(err, ErrFork) {
-		t.Errorf("forked: got %v, want ErrFork", err)
-	}
-	if err := CheckSignedFork(a, b, newTestKey(2)); !errors.Is(err, ErrBadSignature) {
-		t.Errorf("other key: got %v, want ErrBadSignature", err)
-	}
-}

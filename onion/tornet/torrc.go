@@ -2,6 +2,7 @@ package tornet
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 )
 
@@ -43,6 +44,7 @@ const (
 	roleAuthority role = iota
 	roleRelay
 	roleClient
+	roleService // hosts one onion service (NewService)
 )
 
 // node is one tor process of the network, before or after it starts.
@@ -55,6 +57,7 @@ type node struct {
 	socks   int    // clients
 	v3ident string // authorities: from tor-gencert
 	fpr     string // authorities: relay identity fingerprint
+	target  string // services: where the onion service's port 80 goes (host:port)
 }
 
 // dirAuthorityLine is the DirAuthority line that names authority n.
@@ -103,6 +106,9 @@ func (n *node) torrc(auths []*node, authDir string) []string {
 		if authDir != "" {
 			lines = append(lines, "ClientOnionAuthDir "+authDir)
 		}
+	case roleService:
+		lines = append(lines, "SocksPort 0", "HiddenServiceDir "+filepath.Join(n.dir, "hs"),
+			"HiddenServicePort 80 "+n.target)
 	}
 	return lines
 }

@@ -15,21 +15,27 @@ import (
 // BlobWriter writes one blob (an age file: header and payload) chunk by
 // chunk. Obtain one from NewBlob. It is not safe for concurrent use.
 //
-// Full chunks are committed durably in batches of Options.CommitChunks (one
-// by default): once a batch is full, Write commits it in one transaction
-// before it returns, so a writer holds at most one batch of memory and every
-// chunk it has committed is durable. The blob stays pending until a case
-// operation commits it; Abort (or the next Open, if the process dies)
-// deletes everything written, committed batches included.
+// Write gathers full chunks into batches of Options.CommitChunks and hands
+// each full batch to a committer goroutine, which commits the batches in
+// order, each in one durable transaction, while the caller goes on writing
+// (sealing the next bytes overlaps the disk's work). At most
+// Options.InFlight batches wait or commit at once; Write blocks while that
+// many do, so a writer holds at most InFlight+1 batches of memory whatever
+// the size of the blob. A failed commit stops the committer; its error is
+// returned by the next Write or by Close. Close returns only once every
+// batch, the last partial chunk and the header are durable. The blob stays
+// pending until a case operation commits it; Abort (or the next Open, if the
+// process dies) deletes everything written, committed batches included.
 type BlobWriter struct {
 	s      *Store
 	id     BlobID
-	buf    []byte // bytes not yet committed (less than one batch); nil until needed
-	seq    uint32 // next chunk number
+	buf    []byte // bytes not yet handed off (less than one batch); nil until needed
+	seq    uint32 // number of the next chunk to hand off
 	size   int64  // payload bytes accepted
 	header []byte
 	closed bool
 	err    error // sticky: after a failed commit the blob is incomplete
+	pipe   pipeline
 }
 
 // NewBlob registers a new pending blob with a random ID.
@@ -42,7 +48,9 @@ func (s *Store) NewBlob() (*BlobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: registering blob: %w", err)
 	}
-	return &BlobWriter{s: s, id: id}, nil
+	w := &BlobWriter{s: s, id: id}
+	w.pipe.init(s.inFlight, w.commitBatch)
+	return w, nil
 }
 
 // ID returns the blob's ID.
@@ -64,27 +72,24 @@ func (w *BlobWriter) SetHeader(h []byte) error {
 	return nil
 }
 
-// Write appends payload bytes, committing every full batch of chunks durably
-// before it returns. After an error the writer is unusable; call Abort.
+// Write appends payload bytes (copied), handing every full batch of chunks to
+// the committer. It fails with the error of an earlier failed commit. After
+// an error the writer is unusable; call Abort.
 func (w *BlobWriter) Write(p []byte) (n int, err error) {
 	if w.closed {
 		return 0, ErrClosed
+	}
+	if w.err == nil {
+		w.err = w.pipe.failed()
 	}
 	if w.err != nil {
 		return 0, w.err
 	}
 	batch := w.s.batchSize()
 	for len(p) > 0 && err == nil {
-		var k int
-		if len(w.buf) == 0 && len(p) >= batch {
-			k = batch // commit straight from p: no copy, done before we return
-			err = w.commit(p[:k], nil)
-		} else {
-			k = w.fill(p, batch)
-			if len(w.buf) == batch {
-				err = w.commit(w.buf, nil)
-				w.buf = w.buf[:0]
-			}
+		k := w.fill(p, batch)
+		if len(w.buf) == batch {
+			err = w.handOff()
 		}
 		n, p = n+k, p[k:]
 		w.size += int64(k)
@@ -93,9 +98,26 @@ func (w *BlobWriter) Write(p []byte) (n int, err error) {
 	return n, err
 }
 
+// handOff gives the full batch in w.buf to the committer and takes an empty
+// buffer (a recycled one, or nil) to fill next.
+func (w *BlobWriter) handOff() error {
+	if w.s.isClosed() {
+		return fmt.Errorf("store: writing blob: %w", ErrClosed)
+	}
+	if uint64(w.seq)+uint64(w.s.commit) >= math.MaxUint32 {
+		return fmt.Errorf("store: blob has too many chunks: %w", ErrInvalid)
+	}
+	next, err := w.pipe.push(batch{data: w.buf, seq: w.seq})
+	if err != nil {
+		return err
+	}
+	w.buf, w.seq = next, w.seq+uint32(w.s.commit)
+	return nil
+}
+
 // fill copies as much of p as fits into the batch buffer. The buffer holds
 // one chunk at first and a whole batch once that is full, so a small blob
-// never allocates a batch and a large one allocates it once.
+// never allocates a batch and a large one allocates at most InFlight+1.
 func (w *BlobWriter) fill(p []byte, batch int) int {
 	k := min(len(p), batch-len(w.buf))
 	if len(w.buf)+k > cap(w.buf) {
@@ -109,22 +131,30 @@ func (w *BlobWriter) fill(p []byte, batch int) int {
 	return k
 }
 
-// commit stores data as the next chunks (none if data is empty; the last
-// may be short) and, if header is not nil, the header, in one durable
-// transaction — provided the blob is still pending.
-func (w *BlobWriter) commit(data, header []byte) error {
+// commitBatch commits a full batch handed off by Write (run by the committer).
+func (w *BlobWriter) commitBatch(b batch) error { return w.commit(b.data, nil, b.seq) }
+
+// commit stores data as the chunks numbered from seq (none if data is
+// empty; the last may be short) and, if header is not nil, the header, in
+// one durable transaction — provided the blob is still pending.
+func (w *BlobWriter) commit(data, header []byte, seq uint32) error {
 	chunks := (len(data) + w.s.chunkSize - 1) / w.s.chunkSize
-	if uint64(w.seq)+uint64(chunks) >= math.MaxUint32 {
+	if uint64(seq)+uint64(chunks) >= math.MaxUint32 {
 		return fmt.Errorf("store: blob has too many chunks: %w", ErrInvalid)
 	}
 	err := w.s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketPending).Get(w.id[:]) == nil {
 			return ErrNotPending
 		}
+		if w.s.failCommit != nil {
+			if err := w.s.failCommit(seq); err != nil {
+				return err
+			}
+		}
 		b := tx.Bucket(bucketChunks)
 		for i := range chunks {
 			chunk := data[i*w.s.chunkSize : min(len(data), (i+1)*w.s.chunkSize)]
-			if err := b.Put(chunkKey(w.id, w.seq+uint32(i)), chunk); err != nil {
+			if err := b.Put(chunkKey(w.id, seq+uint32(i)), chunk); err != nil {
 				return err
 			}
 		}
@@ -136,16 +166,19 @@ func (w *BlobWriter) commit(data, header []byte) error {
 	if err != nil {
 		return fmt.Errorf("store: writing blob: %w", err)
 	}
-	w.seq += uint32(chunks)
 	return nil
 }
 
-// Close writes the last partial chunk and the header (SetHeader must have been
-// called) in one durable transaction and returns the blob's ID. The blob is
-// still pending: commit it with CreateCase or AddMessage, or Abort it.
+// Close waits until every batch handed off is durable, then writes the last
+// partial chunk and the header (SetHeader must have been called) in one
+// durable transaction and returns the blob's ID. The blob is still pending:
+// commit it with CreateCase or AddMessage, or Abort it.
 func (w *BlobWriter) Close() (BlobID, error) {
 	if w.closed {
 		return BlobID{}, ErrClosed
+	}
+	if w.err == nil {
+		w.err = w.pipe.wait()
 	}
 	if w.err != nil {
 		return BlobID{}, w.err
@@ -153,7 +186,7 @@ func (w *BlobWriter) Close() (BlobID, error) {
 	if w.header == nil {
 		return BlobID{}, fmt.Errorf("store: closing blob without a header: %w", ErrInvalid)
 	}
-	if err := w.commit(w.buf, w.header); err != nil {
+	if err := w.commit(w.buf, w.header, w.seq); err != nil {
 		w.err = err
 		return BlobID{}, err
 	}
@@ -161,13 +194,15 @@ func (w *BlobWriter) Close() (BlobID, error) {
 	return w.id, nil
 }
 
-// Abort deletes everything written for the blob, closed or not, as long as
-// no case has committed it; otherwise it returns ErrNotPending and deletes
-// nothing. Aborting twice is a no-op.
+// Abort stops the committer (dropping the batches not yet committing and
+// waiting for the one that is) and deletes everything written for the blob,
+// closed or not, as long as no case has committed it; otherwise it returns
+// ErrNotPending and deletes nothing. Aborting twice is a no-op.
 func (w *BlobWriter) Abort() error {
 	if w.err == errAborted {
 		return nil
 	}
+	w.pipe.stop()
 	w.closed, w.buf, w.header, w.err = true, nil, nil, errAborted
 	return w.s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketPending).Get(w.id[:]) == nil {

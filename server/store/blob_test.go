@@ -49,8 +49,12 @@ func TestBlobChunking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each full chunk is durable as soon as Write returns; the tail waits for Close.
+	// Write hands each full chunk to the committer, which makes it durable
+	// (wait waits for it, as Close does); the tail waits for Close.
 	if _, err := w.Write(payload(1, 2*testChunk+10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.pipe.wait(); err != nil {
 		t.Fatal(err)
 	}
 	if got := keyCounts(t, s)["chunks"]; got != 2 {
@@ -151,6 +155,9 @@ func TestWriterFailsAfterSweep(t *testing.T) {
 	s := openTest(t)
 	w, _ := s.NewBlob()
 	w.Write(payload(1, testChunk))
+	if err := w.pipe.wait(); err != nil {
+		t.Fatal(err)
+	}
 	sw, err := s.SweepPending(testDay.AddDays(1))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +165,12 @@ func TestWriterFailsAfterSweep(t *testing.T) {
 	if sw.Blobs != 1 || sw.Chunks != 1 {
 		t.Errorf("SweepPending = %+v, want 1 blob, 1 chunk", sw)
 	}
+	// The committer's failure surfaces on a later Write or, at the latest, on Close.
 	_, err = w.Write(payload(2, testChunk))
+	if err == nil {
+		w.SetHeader([]byte("h"))
+		_, err = w.Close()
+	}
 	mustIs(t, err, ErrNotPending)
 	if n := keyCounts(t, s); n["chunks"] != 0 {
 		t.Errorf("a swept writer stored %d chunks", n["chunks"])

@@ -15,6 +15,7 @@ const (
 	KindReport   = "report"   // the first submission of a case
 	KindFollowup = "followup" // a further message from the reporter
 	KindReply    = "reply"    // a reviewer's reply (encrypted to the reporter and all case reviewers)
+	KindNote     = "note"     // a reviewer's internal note (encrypted to the case's reviewers only)
 )
 
 // AuthorReporter is Message.Author for the reporter's messages; a reviewer's
@@ -42,6 +43,14 @@ type Case struct {
 	// server copies them into bundles so that every inbox can check Status and Holds against
 	// the reviewers' signatures. UpdateCase may only append to it.
 	Signed []SignedChange
+	// Team work (DESIGN §12), set by the caller: the day of the first feedback reply (AddMessage
+	// sets it), the lead reviewer, and the outcome of the closing in effect.
+	FeedbackGiven day.Day
+	Assignee      string
+	Outcome       string
+	// Salt is the salt of the commitment to the case's recipients (ReporterRecipient and
+	// Reviewers) that its CaseCreated entry, or its latest share, carries (leaf.RecipientSet).
+	Salt [32]byte
 }
 
 // SignedChange is what rebuilds a reviewer's signed status or hold envelope (internal/envelope)
@@ -55,12 +64,20 @@ type SignedChange struct {
 	Status string  `json:"status,omitempty"`
 	Hold   bool    `json:"hold,omitempty"`
 	Sig    []byte  `json:"sig"`
+	// Team work: a closing's outcome, an assignment's or share's target, a share's commitment
+	// and body (its re-wrapped headers), an early deletion's sealed reason.
+	Outcome    string `json:"outcome,omitempty"`
+	Target     string `json:"target,omitempty"`
+	Commitment []byte `json:"commitment,omitempty"`
+	Body       []byte `json:"body,omitempty"`
 }
 
 // Kinds of SignedChange.
 const (
 	ChangeStatus = "status"
 	ChangeHold   = "hold"
+	ChangeAssign = "assign"
+	ChangeShare  = "share"
 )
 
 // isPrefix reports whether a is a prefix of b, signatures compared by value.
@@ -69,7 +86,8 @@ func isPrefix(a, b []SignedChange) bool {
 		xs, ys := x.Sig, y.Sig
 		x.Sig, y.Sig = nil, nil
 		return x.Kind == y.Kind && x.Author == y.Author && x.Seq == y.Seq && x.Day == y.Day &&
-			x.Status == y.Status && x.Hold == y.Hold && bytes.Equal(xs, ys)
+			x.Status == y.Status && x.Hold == y.Hold && bytes.Equal(xs, ys) && x.Outcome == y.Outcome &&
+			x.Target == y.Target && bytes.Equal(x.Commitment, y.Commitment) && bytes.Equal(x.Body, y.Body)
 	})
 }
 
@@ -78,6 +96,8 @@ func cloneSigned(l []SignedChange) []SignedChange {
 	out := slices.Clone(l)
 	for i := range out {
 		out[i].Sig = bytes.Clone(out[i].Sig)
+		out[i].Commitment = bytes.Clone(out[i].Commitment)
+		out[i].Body = bytes.Clone(out[i].Body)
 	}
 	return out
 }
@@ -93,6 +113,11 @@ type Message struct {
 	// replies stored before signatures were kept). The store treats it as opaque; the server
 	// copies it into bundles so that every inbox can check who wrote the reply.
 	Signature *Signature `json:"signature,omitempty"`
+	// Feedback: a reply that is the Directive's feedback.
+	Feedback bool `json:"feedback,omitempty"`
+	// Rewrapped is the blob's current age header when a share re-wrapped its file key to a new
+	// recipient set (the stored header, which the author signed, stays). UpdateCase may set it.
+	Rewrapped string `json:"rewrapped,omitempty"`
 }
 
 // Signature is what, besides the blob's bytes, rebuilds a reviewer's signed reply envelope
@@ -109,6 +134,7 @@ func equalMessages(a, b []Message) bool {
 	return slices.EqualFunc(a, b, func(x, y Message) bool {
 		xs, ys := x.Signature, y.Signature
 		x.Signature, y.Signature = nil, nil
+		x.Rewrapped, y.Rewrapped = "", "" // a share may re-wrap a blob's key
 		if x != y || (xs == nil) != (ys == nil) {
 			return false
 		}
@@ -144,12 +170,17 @@ type caseRecord struct {
 	Messages          []Message `json:"messages"`
 	LogIndices        []int64   `json:"log_indices"`
 	// Signed is absent from records written before signed changes were kept.
-	Signed []SignedChange `json:"signed,omitempty"`
+	Signed        []SignedChange `json:"signed,omitempty"`
+	FeedbackGiven day.Day        `json:"feedback_given,omitempty"`
+	Assignee      string         `json:"assignee,omitempty"`
+	Outcome       string         `json:"outcome,omitempty"`
+	Salt          []byte         `json:"salt,omitempty"`
 }
 
 func encodeCase(c *Case) []byte {
 	return encodeRecord(caseRecord{c.ID, c.Category, c.Received, c.Acknowledged, c.Closed, c.Status,
-		c.Reviewers, c.ReporterRecipient, c.Lookup[:], c.Holds, c.Messages, c.LogIndices, c.Signed})
+		c.Reviewers, c.ReporterRecipient, c.Lookup[:], c.Holds, c.Messages, c.LogIndices, c.Signed,
+		c.FeedbackGiven, c.Assignee, c.Outcome, c.Salt[:]})
 }
 
 // decodeCase decodes the record stored under key.
@@ -158,11 +189,14 @@ func decodeCase(key, v []byte) (*Case, error) {
 	if err := decodeRecord(v, &r); err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(key, r.ID[:]) || len(r.Lookup) != 32 {
+	if !bytes.Equal(key, r.ID[:]) || len(r.Lookup) != 32 || len(r.Salt) != 0 && len(r.Salt) != 32 {
 		return nil, fmt.Errorf("%w: case record does not match its key", ErrCorrupt)
 	}
-	return &Case{r.ID, r.Category, r.Received, r.Acknowledged, r.Closed, r.Status, r.Reviewers,
-		r.ReporterRecipient, [32]byte(r.Lookup), r.Holds, r.Messages, r.LogIndices, r.Signed}, nil
+	c := &Case{r.ID, r.Category, r.Received, r.Acknowledged, r.Closed, r.Status, r.Reviewers,
+		r.ReporterRecipient, [32]byte(r.Lookup), r.Holds, r.Messages, r.LogIndices, r.Signed,
+		r.FeedbackGiven, r.Assignee, r.Outcome, [32]byte{}}
+	copy(c.Salt[:], r.Salt)
+	return c, nil
 }
 
 // getCase reads a case inside tx.
@@ -177,7 +211,7 @@ func getCase(tx *bolt.Tx, id CaseID) (*Case, error) {
 // putCase stores c and appends its feed item and log entries (whose indices
 // it records in c.LogIndices).
 func putCase(tx *bolt.Tx, c *Case, item FeedItem, entries [][]byte) ([]int64, error) {
-	idx, err := appendLog(tx, entries)
+	idx, err := appendLog(tx, entries, c.Reviewers)
 	if err != nil {
 		return nil, err
 	}
@@ -195,40 +229,49 @@ func putCase(tx *bolt.Tx, c *Case, item FeedItem, entries [][]byte) ([]int64, er
 // duplicate ID or Lookup fails with ErrExists. entries are appended to the
 // case log; their indices are returned.
 func (s *Store) CreateCase(c *Case, blobs []BlobID, entries [][]byte) ([]int64, error) {
-	if err := sameBlobs(c.Messages, blobs); err != nil {
+	var idx []int64
+	var nc *Case
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		nc, idx, err = createCaseTx(tx, c, blobs, entries)
+		return err
+	})
+	if err != nil {
 		return nil, err
+	}
+	*c = *nc
+	return idx, nil
+}
+
+// createCaseTx stores a copy of c inside tx and returns it as stored.
+func createCaseTx(tx *bolt.Tx, c *Case, blobs []BlobID, entries [][]byte) (*Case, []int64, error) {
+	if err := sameBlobs(c.Messages, blobs); err != nil {
+		return nil, nil, err
 	}
 	nc := cloneCase(c)
 	if nc.ID.IsZero() {
 		nc.ID = newCaseID()
 	}
 	nc.LogIndices = nil
-	var idx []int64
-	err := s.update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketCases).Get(nc.ID[:]) != nil {
-			return fmt.Errorf("store: case ID: %w", ErrExists)
-		}
-		lookup := tx.Bucket(bucketLookup)
-		if lookup.Get(nc.Lookup[:]) != nil {
-			return fmt.Errorf("store: case lookup: %w", ErrExists)
-		}
-		if err := lookup.Put(nc.Lookup[:], nc.ID[:]); err != nil {
-			return err
-		}
-		for i := range nc.Messages {
-			if err := commitBlob(tx, &nc.Messages[i]); err != nil {
-				return err
-			}
-		}
-		var err error
-		idx, err = putCase(tx, nc, FeedItem{Case: nc.ID, Kind: FeedCase}, entries)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	if tx.Bucket(bucketCases).Get(nc.ID[:]) != nil {
+		return nil, nil, fmt.Errorf("store: case ID: %w", ErrExists)
 	}
-	*c = *cloneCase(nc)
-	return idx, nil
+	lookup := tx.Bucket(bucketLookup)
+	if lookup.Get(nc.Lookup[:]) != nil {
+		return nil, nil, fmt.Errorf("store: case lookup: %w", ErrExists)
+	}
+	if err := lookup.Put(nc.Lookup[:], nc.ID[:]); err != nil {
+		return nil, nil, err
+	}
+	for i := range nc.Messages {
+		if err := commitBlob(tx, &nc.Messages[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	idx, err := putCase(tx, nc, FeedItem{Case: nc.ID, Kind: FeedCase}, entries)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cloneCase(nc), idx, nil
 }
 
 // sameBlobs checks that blobs lists exactly the (distinct) blobs of msgs.
@@ -261,23 +304,31 @@ func commitBlob(tx *bolt.Tx, m *Message) error {
 }
 
 // AddMessage appends m to a case, committing its closed pending blob and
-// appending a feed item and entries, in one transaction. It returns the
+// appending a feed item and entries, in one transaction. The first message
+// with Feedback sets the case's FeedbackGiven to its Day. It returns the
 // entries' log indices.
 func (s *Store) AddMessage(id CaseID, m Message, entries [][]byte) ([]int64, error) {
 	var idx []int64
-	err := s.update(func(tx *bolt.Tx) error {
-		c, err := getCase(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := commitBlob(tx, &m); err != nil {
-			return err
-		}
-		c.Messages = append(c.Messages, m)
-		idx, err = putCase(tx, c, FeedItem{Case: id, Blob: m.Blob, Kind: FeedMessage}, entries)
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		idx, err = addMessage(tx, id, m, entries)
 		return err
 	})
 	return idx, err
+}
+
+func addMessage(tx *bolt.Tx, id CaseID, m Message, entries [][]byte) ([]int64, error) {
+	c, err := getCase(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := commitBlob(tx, &m); err != nil {
+		return nil, err
+	}
+	c.Messages = append(c.Messages, m)
+	if m.Feedback && c.FeedbackGiven == 0 {
+		c.FeedbackGiven = m.Day
+	}
+	return putCase(tx, c, FeedItem{Case: id, Blob: m.Blob, Kind: FeedMessage}, entries)
 }
 
 // UpdateCase calls fn with a copy of the case and stores the result with a
@@ -288,23 +339,27 @@ func (s *Store) AddMessage(id CaseID, m Message, entries [][]byte) ([]int64, err
 // the transaction: it must be quick and must not call the Store.
 func (s *Store) UpdateCase(id CaseID, fn func(*Case) error, entries [][]byte) ([]int64, error) {
 	var idx []int64
-	err := s.update(func(tx *bolt.Tx) error {
-		old, err := getCase(tx, id)
-		if err != nil {
-			return err
-		}
-		c := cloneCase(old)
-		if err := fn(c); err != nil {
-			return err
-		}
-		if c.ID != old.ID || c.Lookup != old.Lookup || !equalMessages(c.Messages, old.Messages) ||
-			!slices.Equal(c.LogIndices, old.LogIndices) || !isPrefix(old.Signed, c.Signed) {
-			return ErrImmutable
-		}
-		idx, err = putCase(tx, c, FeedItem{Case: id, Kind: FeedUpdate}, entries)
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		idx, err = updateCase(tx, id, fn, entries)
 		return err
 	})
 	return idx, err
+}
+
+func updateCase(tx *bolt.Tx, id CaseID, fn func(*Case) error, entries [][]byte) ([]int64, error) {
+	old, err := getCase(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	c := cloneCase(old)
+	if err := fn(c); err != nil {
+		return nil, err
+	}
+	if c.ID != old.ID || c.Lookup != old.Lookup || !equalMessages(c.Messages, old.Messages) ||
+		!slices.Equal(c.LogIndices, old.LogIndices) || !isPrefix(old.Signed, c.Signed) {
+		return nil, ErrImmutable
+	}
+	return putCase(tx, c, FeedItem{Case: id, Kind: FeedUpdate}, entries)
 }
 
 // Case returns the case with the given ID.
@@ -388,32 +443,57 @@ func readCases(tx *bolt.Tx, after []byte) ([]*Case, []byte, error) {
 // with holds fails with ErrHeld. The freed pages still hold the bytes until
 // Compact.
 func (s *Store) DeleteCase(id CaseID, entries [][]byte) ([]int64, error) {
+	return s.deleteCase(id, entries, "", nil)
+}
+
+// DeleteCaseNoting is DeleteCase that also stores val under meta key in the same transaction:
+// the record of who deleted the case and why (an early deletion's signed envelope).
+func (s *Store) DeleteCaseNoting(id CaseID, entries [][]byte, key string, val []byte) ([]int64, error) {
+	if key == "" {
+		return nil, fmt.Errorf("store: deleting a case: empty meta key: %w", ErrInvalid)
+	}
+	return s.deleteCase(id, entries, key, val)
+}
+
+func (s *Store) deleteCase(id CaseID, entries [][]byte, key string, val []byte) ([]int64, error) {
 	var idx []int64
-	err := s.update(func(tx *bolt.Tx) error {
-		c, err := getCase(tx, id)
-		if err != nil {
-			return err
-		}
-		if len(c.Holds) > 0 {
-			return ErrHeld
-		}
-		for _, m := range c.Messages {
-			if _, err := deleteBlob(tx, m.Blob); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bucketLookup).Delete(c.Lookup[:]); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketCases).Delete(id[:]); err != nil {
-			return err
-		}
-		if idx, err = appendLog(tx, entries); err != nil {
-			return err
-		}
-		return appendFeed(tx, FeedItem{Case: id, Kind: FeedDelete})
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		idx, err = deleteCaseTx(tx, id, entries, key, val)
+		return err
 	})
 	return idx, err
+}
+
+// deleteCaseTx is deleteCase inside tx.
+func deleteCaseTx(tx *bolt.Tx, id CaseID, entries [][]byte, key string, val []byte) ([]int64, error) {
+	c, err := getCase(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		if err := tx.Bucket(bucketMeta).Put([]byte(key), val); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Holds) > 0 {
+		return nil, ErrHeld
+	}
+	for _, m := range c.Messages {
+		if _, err := deleteBlob(tx, m.Blob); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Bucket(bucketLookup).Delete(c.Lookup[:]); err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bucketCases).Delete(id[:]); err != nil {
+		return nil, err
+	}
+	idx, err := appendLog(tx, entries, c.Reviewers)
+	if err != nil {
+		return nil, err
+	}
+	return idx, appendFeed(tx, FeedItem{Case: id, Kind: FeedDelete})
 }
 
 // cloneCase deep-copies c.

@@ -59,6 +59,7 @@ func TestCompactRemovesDeletedHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_ = s.SetLogOrigin(testOrigin) // refused (and kept) once the log has entries
 	defer s.Close()
 	for _, id := range []CaseID{keep.ID, after.ID} {
 		if _, err := s.Case(id); err != nil {
@@ -104,6 +105,7 @@ func openBackup(t *testing.T, backup []byte) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_ = s.SetLogOrigin(testOrigin) // refused (and kept) once the log has entries
 	t.Cleanup(func() { s.Close() })
 	return s
 }

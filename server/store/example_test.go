@@ -20,6 +20,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer s.Close()
+	// Name the case log (its leaves' tags depend on the name); the installation does this once.
+	if err := s.SetLogOrigin("candor.invalid/example/epoch-1"); err != nil {
+		log.Fatal(err)
+	}
 
 	// Stream a sealed submission into a pending blob. (The server gets header
 	// and payload from crypto.Seal; here they are stand-ins.)

@@ -26,8 +26,14 @@ func openTest(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	if err := s.SetLogOrigin(testOrigin); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
+
+// testOrigin names the test logs.
+const testOrigin = "candor.invalid/store-test/epoch-1"
 
 func testOptions() *Options {
 	return &Options{ChunkSize: testChunk, Now: func() time.Time { return testDay.Time() }}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"candor/internal/leaf"
 )
 
 // mth is RFC 6962's Merkle tree hash, written from the RFC (§2.1), independent of tlog.
@@ -19,6 +21,24 @@ func mth(entries [][]byte) tlog.Hash {
 	}
 	l, r := mth(entries[:k]), mth(entries[k:])
 	return sha256.Sum256(append(append([]byte{1}, l[:]...), r[:]...))
+}
+
+// heads returns the heads of the stored leaves (what the tree hashes), checking that their
+// contents are entries and that each is a public leaf with the constant tag count.
+func heads(t testing.TB, s *Store, entries [][]byte) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(entries))
+	for i, e := range entries {
+		lf, err := s.LogLeaf(int64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(lf.Rest) != string(e) || lf.Scope != leaf.Public || len(lf.Tags) != TagCount {
+			t.Fatalf("leaf %d: %q, scope %d, %d tags", i, lf.Rest, lf.Scope, len(lf.Tags))
+		}
+		out[i] = lf.Head()
+	}
+	return out
 }
 
 func TestLog(t *testing.T) {
@@ -44,6 +64,8 @@ func TestLog(t *testing.T) {
 	if got, err := s.LogSize(); got != n || err != nil {
 		t.Fatalf("LogSize = %d, %v; want %d", got, err, n)
 	}
+	contents := entries
+	entries = heads(t, s, contents)
 	for size := int64(1); size <= n; size++ {
 		th, err := s.TreeHash(size)
 		if err != nil {
@@ -75,7 +97,7 @@ func TestLog(t *testing.T) {
 	if err != nil || gotN != n || head != mth(entries) {
 		t.Errorf("LogHead = %d, %v, %v; want %d and the full tree hash", gotN, head, err, n)
 	}
-	if e, err := s.LogEntry(n - 1); err != nil || string(e) != string(entries[n-1]) {
+	if e, err := s.LogEntry(n - 1); err != nil || string(e) != string(contents[n-1]) {
 		t.Errorf("LogEntry(%d) = %q, %v", n-1, e, err)
 	}
 }
@@ -125,7 +147,7 @@ func TestLogSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _ := s.TreeHash(4)
-	if want := mth([][]byte{[]byte("a"), []byte("b"), []byte("c"), []byte("d")}); h != want {
+	if want := mth(heads(t, s, [][]byte{[]byte("a"), []byte("b"), []byte("c"), []byte("d")})); h != want {
 		t.Errorf("TreeHash after reopen = %v, want %v", h, want)
 	}
 }

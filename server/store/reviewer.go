@@ -20,6 +20,12 @@ type Reviewer struct {
 	AckCursor     uint64   // feed Seq the reviewer's last push acknowledged
 	AckTreeSize   int64    // log size the reviewer's last push acknowledged
 	Added         day.Day
+	// AddressingKey is the secret the leaves addressed to the reviewer are tagged with
+	// (internal/leaf); nil for a reviewer registered without one.
+	AddressingKey []byte
+	// LastPush is SHA-256 over the signatures of the envelopes of the reviewer's last accepted
+	// push (zero: none yet), so that a second push of the same outbox can be told from a replay.
+	LastPush [32]byte
 }
 
 type reviewerRecord struct {
@@ -31,11 +37,13 @@ type reviewerRecord struct {
 	AckCursor     uint64  `json:"ack_cursor"`
 	AckTreeSize   int64   `json:"ack_tree_size"`
 	Added         day.Day `json:"added"`
+	AddressingKey []byte  `json:"addressing_key,omitempty"`
+	LastPush      []byte  `json:"last_push,omitempty"`
 }
 
 func encodeReviewer(r *Reviewer) []byte {
 	return encodeRecord(reviewerRecord{r.Fingerprint, r.Card, r.TokenHash[:], r.ClientAuthPub,
-		r.Seq, r.AckCursor, r.AckTreeSize, r.Added})
+		r.Seq, r.AckCursor, r.AckTreeSize, r.Added, r.AddressingKey, lastPush(r.LastPush)})
 }
 
 func decodeReviewer(key, v []byte) (*Reviewer, error) {
@@ -43,11 +51,24 @@ func decodeReviewer(key, v []byte) (*Reviewer, error) {
 	if err := decodeRecord(v, &r); err != nil {
 		return nil, err
 	}
-	if r.Fingerprint != string(key) || len(r.TokenHash) != 32 {
+	if r.Fingerprint != string(key) || len(r.TokenHash) != 32 || (r.LastPush != nil && len(r.LastPush) != 32) {
 		return nil, fmt.Errorf("%w: reviewer record does not match its key", ErrCorrupt)
 	}
-	return &Reviewer{r.Fingerprint, r.Card, [32]byte(r.TokenHash), r.ClientAuthPub,
-		r.Seq, r.AckCursor, r.AckTreeSize, r.Added}, nil
+	rv := &Reviewer{r.Fingerprint, r.Card, [32]byte(r.TokenHash), r.ClientAuthPub,
+		r.Seq, r.AckCursor, r.AckTreeSize, r.Added, r.AddressingKey, [32]byte{}}
+	if r.LastPush != nil {
+		rv.LastPush = [32]byte(r.LastPush)
+	}
+	return rv, nil
+}
+
+// lastPush encodes LastPush, omitting the zero value (records written before the field existed
+// decode the same).
+func lastPush(h [32]byte) []byte {
+	if h == ([32]byte{}) {
+		return nil
+	}
+	return h[:]
 }
 
 func getReviewer(tx *bolt.Tx, fp string) (*Reviewer, error) {
@@ -67,7 +88,7 @@ func (s *Store) PutReviewer(r *Reviewer, entries [][]byte) ([]int64, error) {
 	var idx []int64
 	err := s.update(func(tx *bolt.Tx) error {
 		var err error
-		if idx, err = appendLog(tx, entries); err != nil {
+		if idx, err = appendLog(tx, entries, nil); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketReviewers).Put([]byte(r.Fingerprint), encodeReviewer(r))
@@ -82,23 +103,29 @@ func (s *Store) PutReviewer(r *Reviewer, entries [][]byte) ([]int64, error) {
 // transaction: it must be quick and must not call the Store.
 func (s *Store) UpdateReviewer(fp string, fn func(*Reviewer) error, entries [][]byte) ([]int64, error) {
 	var idx []int64
-	err := s.update(func(tx *bolt.Tx) error {
-		r, err := getReviewer(tx, fp)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-		if r.Fingerprint != fp {
-			return ErrImmutable
-		}
-		if idx, err = appendLog(tx, entries); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketReviewers).Put([]byte(fp), encodeReviewer(r))
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		idx, err = updateReviewer(tx, fp, fn, entries)
+		return err
 	})
 	return idx, err
+}
+
+func updateReviewer(tx *bolt.Tx, fp string, fn func(*Reviewer) error, entries [][]byte) ([]int64, error) {
+	r, err := getReviewer(tx, fp)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(r); err != nil {
+		return nil, err
+	}
+	if r.Fingerprint != fp {
+		return nil, ErrImmutable
+	}
+	idx, err := appendLog(tx, entries, nil)
+	if err != nil {
+		return nil, err
+	}
+	return idx, tx.Bucket(bucketReviewers).Put([]byte(fp), encodeReviewer(r))
 }
 
 // Reviewer returns the reviewer with fingerprint fp.
@@ -148,21 +175,38 @@ func (s *Store) ReviewerByTokenHash(h [32]byte) (*Reviewer, error) {
 }
 
 // DeleteReviewer removes a reviewer and appends entries, in one transaction.
-// Cases encrypted to the reviewer are unchanged.
+// Cases encrypted to the reviewer are unchanged. The reviewer's card (public) is kept among the
+// former reviewers' (FormerCard): their signed replies, notes and changes stay verifiable.
 func (s *Store) DeleteReviewer(fp string, entries [][]byte) ([]int64, error) {
 	var idx []int64
 	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketReviewers)
-		if b.Get([]byte(fp)) == nil {
-			return fmt.Errorf("store: reviewer: %w", ErrNotFound)
-		}
-		var err error
-		if idx, err = appendLog(tx, entries); err != nil {
+		r, err := getReviewer(tx, fp)
+		if err != nil {
 			return err
 		}
-		return b.Delete([]byte(fp))
+		if idx, err = appendLog(tx, entries, nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketFormer).Put([]byte(fp), clone(r.Card)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketReviewers).Delete([]byte(fp))
 	})
 	return idx, err
+}
+
+// FormerCard returns the card of a reviewer who was removed (DeleteReviewer), or ErrNotFound.
+func (s *Store) FormerCard(fp string) ([]byte, error) {
+	var card []byte
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketFormer).Get([]byte(fp))
+		if v == nil {
+			return fmt.Errorf("store: former reviewer: %w", ErrNotFound)
+		}
+		card = clone(v)
+		return nil
+	})
+	return card, err
 }
 
 // Meta returns the value stored under key (installation salt, server keys,

@@ -7,10 +7,12 @@
 //
 // A blob is one age file, kept as its header apart from its payload, which is
 // cut into chunks of Options.ChunkSize bytes. NewBlob registers a pending
-// blob; BlobWriter.Write commits full chunks durably in batches of
-// Options.CommitChunks, so memory stays at one batch per writer whatever the
-// size of the upload; BlobWriter.Close writes the last chunk and the header. The blob
-// stays pending — invisible to OpenBlob — until a case operation (CreateCase,
+// blob; BlobWriter.Write gathers full chunks into batches of
+// Options.CommitChunks and hands them to a committer goroutine that commits
+// each durably while the caller goes on sealing (at most Options.InFlight
+// batches at once, so memory stays bounded whatever the size of the
+// upload); BlobWriter.Close waits for them and writes the last chunk and the
+// header. The blob stays pending — invisible to OpenBlob — until a case operation (CreateCase,
 // AddMessage) commits it in the same transaction that makes the case or the
 // message visible. A pending blob whose writer never finished (the process
 // was killed, the upload broke) is swept, chunks and header included, by the
@@ -22,8 +24,11 @@
 // lookup index, the blobs it commits, a FeedItem telling reviewers what to
 // pull, and the caller's case-log entries become durable together or not at
 // all. The case log is an RFC 6962 Merkle tree (golang.org/x/mod/sumdb/tlog)
-// whose entries are opaque to the store; its proofs are computed inside read
-// transactions, so they always match one consistent tree.
+// of tagged leaves (internal/leaf): the entries, opaque to the store, are
+// their content; a case's entries are addressed to its reviewers (tags from
+// their addressing keys), every other entry to all reviewers. Its proofs are
+// computed inside read transactions, so they always match one consistent
+// tree. StartEpoch re-logs the leaves under a new origin after a restore.
 //
 // # Deletion
 //
@@ -59,6 +64,8 @@ const (
 	DefaultChunkSize   = 1 << 20
 	MaxChunkSize       = 4 << 20
 	MaxCommitChunks    = 64
+	DefaultInFlight    = 2
+	MaxInFlight        = 8
 	MaxHeaderSize      = 64 << 10 // an age header for dozens of hybrid recipients fits easily
 	MaxLogEntrySize    = 64 << 10
 )
@@ -83,8 +90,9 @@ var (
 	bucketLog       = []byte("log")       // uint64 index → entry (bucket sequence = log size)
 	bucketLogHash   = []byte("loghash")   // uint64 stored-hash index → 32-byte hash
 	bucketReviewers = []byte("reviewers") // fingerprint → reviewer record
+	bucketFormer    = []byte("former")    // fingerprint → card of a removed reviewer
 	allBuckets      = [][]byte{bucketMeta, bucketHeaders, bucketChunks, bucketPending, bucketCases,
-		bucketLookup, bucketFeed, bucketLog, bucketLogHash, bucketReviewers}
+		bucketLookup, bucketFeed, bucketLog, bucketLogHash, bucketReviewers, bucketFormer}
 )
 
 // Options configures Open. The zero value (or a nil *Options) gives the defaults.
@@ -103,6 +111,11 @@ type Options struct {
 	// every commit, so one chunk per commit writes each chunk about three
 	// times.
 	CommitChunks int
+	// InFlight is how many full batches a BlobWriter may hand to its
+	// committer before Write waits (default 2, at most MaxInFlight): the
+	// committer makes them durable while the caller fills the next, so a
+	// writer holds up to InFlight+1 batches of memory.
+	InFlight int
 }
 
 // Store is an open store file. See the package documentation.
@@ -111,8 +124,13 @@ type Store struct {
 	now       func() time.Time
 	chunkSize int
 	commit    int // chunks per durable BlobWriter commit
+	inFlight  int // batches a BlobWriter's committer may hold
 	swept     Sweep
 	copyTx    int // bytes per transaction when Compact and Backup copy
+	// failCommit, if set (by tests), runs inside every BlobWriter commit
+	// transaction before its writes; an error it returns fails the commit
+	// as a failed fsync would: the transaction is rolled back.
+	failCommit func(seq uint32) error
 
 	// mu guards db: every transaction holds it shared; Compact and Close hold
 	// it exclusively while they swap or close the file.
@@ -131,7 +149,8 @@ type Sweep struct {
 // process (see Swept) and removes temporary files left by an interrupted
 // Compact or Backup.
 func Open(path string, opts *Options) (*Store, error) {
-	s := &Store{path: path, now: time.Now, chunkSize: DefaultChunkSize, commit: 1, copyTx: copyTxSize}
+	s := &Store{path: path, now: time.Now, chunkSize: DefaultChunkSize, commit: 1, inFlight: DefaultInFlight,
+		copyTx: copyTxSize}
 	timeout := DefaultLockTimeout
 	if opts != nil {
 		if opts.LockTimeout > 0 {
@@ -151,6 +170,12 @@ func Open(path string, opts *Options) (*Store, error) {
 				return nil, fmt.Errorf("store: commit chunks %d out of range (1..%d): %w", opts.CommitChunks, MaxCommitChunks, ErrInvalid)
 			}
 			s.commit = opts.CommitChunks
+		}
+		if opts.InFlight != 0 {
+			if opts.InFlight < 0 || opts.InFlight > MaxInFlight {
+				return nil, fmt.Errorf("store: in-flight batches %d out of range (1..%d): %w", opts.InFlight, MaxInFlight, ErrInvalid)
+			}
+			s.inFlight = opts.InFlight
 		}
 	}
 	db, err := openBolt(path, timeout)
@@ -176,10 +201,21 @@ func Open(path string, opts *Options) (*Store, error) {
 // heap.
 const initialMmapSize = 8 << 30
 
+// allocSize is how far bbolt grows the file beyond what a commit needs when
+// it must grow it (bbolt's default is 16 MiB). Each growth is a truncate and
+// a full fsync of the file; with 16 MiB, an upload's 8 MiB commits paid one
+// every second or third commit. The file grows sparse (truncate allocates no
+// blocks), so the headroom costs address space in the file, not disk, and
+// Stats.FileSize (the pages in use) does not count it.
+const allocSize = 128 << 20
+
 // openBolt opens the bbolt file. The freelist is a hash map (fast with the
 // many free pages that deleted blobs leave) and is not written on every
 // commit: after an unclean stop, bbolt rebuilds it by walking the file at
 // open, which costs time but never data (etcd runs with the same settings).
+// The file grows allocSize at a time. NoGrowSync (skip that truncate and
+// fsync) is NOT set: bbolt documents it as unsafe on ext3/ext4, the usual
+// file systems of a server.
 func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, InitialMmapSize: initialMmapSize,
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
@@ -189,6 +225,7 @@ func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
+	db.AllocSize = allocSize
 	// Make the file's creation itself durable.
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		db.Close()
@@ -237,6 +274,13 @@ func (s *Store) Close() error {
 	err := s.db.Close()
 	s.db = nil
 	return err
+}
+
+// isClosed reports whether Close has been called.
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db == nil
 }
 
 // view runs fn in a read transaction.

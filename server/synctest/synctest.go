@@ -10,25 +10,29 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/textproto"
-	"regexp"
+	"net/http/cookiejar"
+	"net/url"
 	"time"
 
+	"candor/admin"
+	"candor/candortest"
 	"candor/crypto"
+	"candor/installation"
 	"candor/internal/day"
 	"candor/server"
 	"candor/server/store"
+	"candor/syncclient"
 )
 
 // KDF are the cheapest receipt-derivation parameters the crypto package accepts.
-var KDF = crypto.KDFParams{Memory: crypto.MinKDFMemory, Time: crypto.MinKDFTime, Threads: 1}
+var KDF = candortest.KDF
 
 // Server is a running server. Close it.
 type Server struct {
@@ -47,12 +51,12 @@ func Start(dir string, now func() time.Time) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	st, err := server.OpenStore(dir, now)
+	st, err := installation.OpenStore(dir, now)
 	if err != nil {
 		return nil, err
 	}
-	err = server.Init(st, server.InitOptions{KDF: KDF, Now: now})
-	if err != nil && !errors.Is(err, server.ErrInitialised) {
+	err = installation.Init(st, installation.InitOptions{KDF: KDF, Now: now})
+	if err != nil && !errors.Is(err, installation.ErrInitialised) {
 		st.Close()
 		return nil, err
 	}
@@ -73,6 +77,16 @@ func Start(dir string, now func() time.Time) (*Server, error) {
 	return s, nil
 }
 
+// ServerKey returns the server key's fingerprint: what the admin gives a reviewer with the token,
+// for their inbox's first import (inbox.TrustServer).
+func (s *Server) ServerKey() string {
+	fp, err := installation.ServerKeyFingerprint(s.Store)
+	if err != nil {
+		panic(err) // Start initialised the store: its keys load
+	}
+	return fp
+}
+
 // Close stops the server and closes the store.
 func (s *Server) Close() error {
 	s.cancel()
@@ -88,7 +102,7 @@ func (s *Server) AddReviewer(card []byte) (fp, token string, err error) {
 	}
 	fp = c.Fingerprint()
 	if _, err := s.Store.Reviewer(fp); errors.Is(err, store.ErrNotFound) {
-		if _, err := server.AddReviewer(s.Store, card, day.FromTime(s.now())); err != nil {
+		if _, err := installation.AddReviewer(s.Store, card, day.FromTime(s.now())); err != nil {
 			return "", "", err
 		}
 	}
@@ -108,90 +122,90 @@ type File struct {
 	Body []byte
 }
 
-var receiptRE = regexp.MustCompile(`id="receipt-code">([^<]+)<`)
-
 // Submit posts a report (POST /report, multipart) to the given reviewers (nil: all) and returns
 // the receipt code.
 func (s *Server) Submit(message string, reviewers []string, files ...File) (string, error) {
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	w.WriteField("message", message)
-	for _, r := range reviewers {
-		w.WriteField("reviewer", r)
+	parts := make([]candortest.Part, len(files))
+	for i, f := range files {
+		parts[i] = candortest.File(f.Name, f.Body)
 	}
-	for _, f := range files {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, f.Name))
-		h.Set("Content-Type", "application/octet-stream")
-		pw, _ := w.CreatePart(h)
-		pw.Write(f.Body)
-	}
-	w.Close()
-	resp, err := http.Post(s.URL+"/report", w.FormDataContentType(), &b)
+	body, ct := candortest.Report(message, reviewers, parts...)
+	resp, err := http.Post(s.URL+"/report", ct, bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
 	page, _ := io.ReadAll(resp.Body)
-	m := receiptRE.FindSubmatch(page)
-	if resp.StatusCode != http.StatusOK || m == nil {
+	code := candortest.ReceiptCode(page)
+	if resp.StatusCode != http.StatusOK || code == "" {
 		return "", fmt.Errorf("POST /report: status %d, no receipt", resp.StatusCode)
 	}
-	return string(m[1]), nil
+	return code, nil
 }
 
-// Pull fetches the reviewer's bundle (since "" = from the acknowledged cursor) into w.
+// Pull fetches the reviewer's bundle (since "" = from the acknowledged cursor) into w, through
+// syncclient (the client candor sync uses).
 func (s *Server) Pull(token, since string, w io.Writer) error {
-	path := "/api/v1/pull"
-	if since != "" {
-		path += "?since=" + since
-	}
-	resp, err := s.do(http.MethodGet, path, token, nil)
+	c, err := syncclient.New(s.URL, token, "")
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return apiErr(resp)
+	body, err := c.Pull(context.Background(), since)
+	if err != nil {
+		return err
 	}
-	_, err = io.Copy(w, resp.Body)
+	defer body.Close()
+	_, err = io.Copy(w, body)
 	return err
 }
 
-// Push sends an outbox and returns the number of envelopes accepted.
+// Push sends an outbox through syncclient and returns the number of envelopes accepted.
 func (s *Server) Push(token string, outbox io.Reader) (int, error) {
-	resp, err := s.do(http.MethodPost, "/api/v1/push", token, outbox)
+	c, err := syncclient.New(s.URL, token, "")
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, apiErr(resp)
-	}
-	var ok struct{ Accepted int }
-	err = json.NewDecoder(resp.Body).Decode(&ok)
-	return ok.Accepted, err
+	return c.Push(context.Background(), outbox, -1)
 }
 
-func (s *Server) do(method, path, token string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequest(method, s.URL+path, body)
+// FollowUp logs in with receipt code (POST /followup) and sends message as a further message of
+// the case (POST /followup/message), as the reporter's browser does. It returns the status of the
+// message's answer (303 or 200 when it was accepted).
+func (s *Server) FollowUp(code, message string) (int, error) {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	resp, err := hc.PostForm(s.URL+"/followup", url.Values{"receipt": {code}})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	return http.DefaultClient.Do(req)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("POST /followup: status %d", resp.StatusCode)
+	}
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	w.WriteField("message", message)
+	w.Close()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = hc.Post(s.URL+"/followup/message", w.FormDataContentType(), &b)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
-// APIError is a refusal of the sync API.
-type APIError struct {
-	Status  int
-	Message string
-}
-
-func (e *APIError) Error() string { return fmt.Sprintf("status %d: %s", e.Status, e.Message) }
-
-func apiErr(resp *http.Response) error {
-	var e struct{ Error string }
-	json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&e)
-	return &APIError{Status: resp.StatusCode, Message: e.Error}
+// Witness makes the server ask its configured witnesses to cosign before every bundle, and returns
+// the witness client, whose Cosign a test calls after appends (its background loop is not run, so
+// a test decides when the witnesses are asked).
+func (s *Server) Witness() *admin.WitnessClient {
+	wc, err := admin.NewWitnessClient(admin.WitnessConfig{Store: s.Store, Log: slog.New(slog.DiscardHandler),
+		Timeout: 10 * time.Second})
+	if err != nil {
+		panic(err) // no SOCKS address: it cannot fail
+	}
+	s.Srv.SetCosigner(wc.Cosign)
+	return wc
 }
