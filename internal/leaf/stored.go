@@ -24,7 +24,8 @@ func (l *Leaf) Marshal() ([]byte, error) {
 }
 
 // Parse decodes a leaf made by Marshal. It accepts only the canonical encoding; errors wrap
-// ErrMalformed.
+// ErrMalformed. The leaf's Tags and Rest share b's memory: copy b first if it is only lent (a
+// bbolt value outside its transaction, a reused buffer).
 func Parse(b []byte) (*Leaf, error) {
 	s := cryptobyte.String(b)
 	if len(b) == 0 || b[0] != formFull {

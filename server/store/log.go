@@ -211,7 +211,9 @@ func getLeaf(tx *bolt.Tx, i int64) (*leaf.Leaf, error) {
 	if v == nil {
 		return nil, fmt.Errorf("store: log entry: %w", ErrNotFound)
 	}
-	lf, err := leaf.Parse(v)
+	// leaf.Parse keeps slices of its input, and v lives in bbolt's read-only map only until tx
+	// ends: parse a copy.
+	lf, err := leaf.Parse(clone(v))
 	if err != nil {
 		return nil, fmt.Errorf("store: log entry %d: %w: %w", i, ErrCorrupt, err)
 	}
