@@ -1,5 +1,6 @@
 // Package cases owns the case domain of a Candor server, with no HTTP types: choosing a report's
-// category and reviewers (Form → ChooseCategory, ChooseReviewers), creating a case from a sealed
+// category and reviewers (Form → ChooseCategory, ChooseReviewers), sealing its parts from plain
+// io.Readers to those reviewers (NewSealer → Sealer.Text, File, Finish), creating a case from a sealed
 // blob with its receipt code and CaseCreated log entry (CreateCase), the reporter's Argon2id login
 // derivation (Derive) and what the log says about a code whose case is gone (Trace), follow-up
 // messages (AddFollowup, CaseRecipients), reading replies in memory (Replies, ReadReply,

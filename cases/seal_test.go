@@ -34,7 +34,7 @@ func TestSubmitWithoutHTTP(t *testing.T) {
 		Reviewers: [][]byte{alice.Card.Marshal(), bob.Card.Marshal()}}); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := cases.New(cases.Config{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, MaxKDF: 1})
+	svc, err := cases.New(cases.Config{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, MaxKDF: 1, KDFWait: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
