@@ -67,7 +67,7 @@ func (j *Jobs) RetentionTick(ctx context.Context, last day.Day) day.Day {
 // jobInterval and at start, and lets n send the number when the rules of Update allow, until ctx
 // ends. cmd/candor starts it when --notify-url is given:
 //
-//	n, err := server.NewNotifier(url, nil, log)
+//	n, err := admin.NewNotifier(url, nil, log)
 //	go jobs.RunNotify(ctx, n)
 func (j *Jobs) RunNotify(ctx context.Context, n *Notifier) {
 	t := time.NewTicker(jobInterval)
@@ -94,7 +94,7 @@ func (j *Jobs) NotifyTick(ctx context.Context, n *Notifier) bool {
 	if err != nil {
 		j.Log.Error("counting submissions for the notification", "err", err)
 	}
-	return n.UpdateReport(ctx, today, Report{Attention: count, UnusualRate: sig.Unusual})
+	return n.Update(ctx, today, Report{Attention: count, UnusualRate: sig.Unusual})
 }
 
 // VerifyLog checks the server's case log (CheckLog) and logs the outcome; an inconsistent log is

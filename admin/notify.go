@@ -65,14 +65,9 @@ func NewNotifier(rawURL string, client *http.Client, log *slog.Logger) (*Notifie
 	return &Notifier{url: rawURL, shown: shown, client: client, log: log}, nil
 }
 
-// Notify POSTs {"attention":n} once, whatever was sent before. Its error names the URL without
-// its query string.
-func (n *Notifier) Notify(ctx context.Context, attention int) error {
-	return n.NotifyReport(ctx, Report{Attention: attention})
-}
-
-// NotifyReport POSTs r once, whatever was sent before.
-func (n *Notifier) NotifyReport(ctx context.Context, r Report) error {
+// Notify POSTs r once, whatever was sent before. Its error names the URL without its query
+// string.
+func (n *Notifier) Notify(ctx context.Context, r Report) error {
 	body := []byte(`{"attention":` + strconv.Itoa(r.Attention))
 	if r.UnusualRate {
 		body = append(body, `,"unusual_rate":true`...)
@@ -99,16 +94,10 @@ func (n *Notifier) NotifyReport(ctx context.Context, r Report) error {
 	return nil
 }
 
-// Update sends attention if it differs from the last number sent, or if a day (today) began
-// since the last send and attention is not zero. It reports whether it sent. A failed send is
-// logged (URL without query) and retried at the next Update.
-func (n *Notifier) Update(ctx context.Context, today day.Day, attention int) bool {
-	return n.UpdateReport(ctx, today, Report{Attention: attention})
-}
-
-// UpdateReport is Update for a whole report: it sends r if r differs from the last report sent,
-// or if a day began since the last send and r is not all clear.
-func (n *Notifier) UpdateReport(ctx context.Context, today day.Day, r Report) bool {
+// Update sends r if it differs from the last report sent, or if a day (today) began since the
+// last send and r is not all clear. It reports whether it sent. A failed send is logged (URL
+// without query) and retried at the next Update.
+func (n *Notifier) Update(ctx context.Context, today day.Day, r Report) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	clear := r == Report{}
@@ -116,7 +105,7 @@ func (n *Notifier) UpdateReport(ctx context.Context, today day.Day, r Report) bo
 	if !changed && (clear || today == n.lastDay) {
 		return false
 	}
-	if err := n.NotifyReport(ctx, r); err != nil {
+	if err := n.Notify(ctx, r); err != nil {
 		n.log.Error("notification failed", "err", err)
 		return false
 	}

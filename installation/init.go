@@ -15,6 +15,7 @@ import (
 	"candor/internal/day"
 	"candor/internal/leaf"
 	"candor/internal/logentry"
+	"candor/onion/onionkey"
 	"candor/server/store"
 )
 
@@ -118,8 +119,14 @@ func initKeys(st *store.Store, kdf crypto.KDFParams) error {
 	if err := st.SetLogOrigin(origin); err != nil {
 		return err
 	}
-	_, pub, _ := ed25519.GenerateKey(rand.Reader)
-	_, restricted, _ := ed25519.GenerateKey(rand.Reader)
+	pub, err := onionkey.GenerateKey()
+	if err != nil {
+		return err
+	}
+	restricted, err := onionkey.GenerateKey()
+	if err != nil {
+		return err
+	}
 	id := make([]byte, installationIDSize)
 	rand.Read(id)
 	for _, kv := range []struct {

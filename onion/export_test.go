@@ -227,3 +227,28 @@ func TestExportCircuitID(t *testing.T) {
 		t.Errorf("after restart: circuit 0")
 	}
 }
+
+// Introspection for the tests: the watchdog's view of the tor process.
+
+// Healthy reports whether tor runs and has bootstrapped.
+func (s *Service) Healthy() bool { return s.State() == StateRunning }
+
+// Restarts returns how many times the watchdog has restarted tor.
+func (s *Service) Restarts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restarts
+}
+
+// PID returns the pid of the current tor process, or 0 while there is none.
+func (s *Service) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inst == nil {
+		return 0
+	}
+	return s.inst.pid()
+}
+
+// pid returns the tor process's pid.
+func (inst *instance) pid() int { return inst.proc.cmd.Process.Pid }

@@ -200,26 +200,6 @@ func (s *Service) State() State {
 	return s.state
 }
 
-// Healthy reports whether tor runs and has bootstrapped.
-func (s *Service) Healthy() bool { return s.State() == StateRunning }
-
-// Restarts returns how many times the watchdog has restarted tor.
-func (s *Service) Restarts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.restarts
-}
-
-// PID returns the pid of the current tor process, or 0 while there is none (for status pages and tests).
-func (s *Service) PID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inst == nil {
-		return 0
-	}
-	return s.inst.pid()
-}
-
 func (s *Service) setState(st State) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -221,7 +221,4 @@ func killProc(p *torProc) {
 	<-p.done
 }
 
-// pid returns the tor process's pid.
-func (inst *instance) pid() int { return inst.proc.cmd.Process.Pid }
-
 var _ process.Creator = (*creator)(nil)

@@ -199,17 +199,3 @@ func (ft *formTokens) evictLocked() bool {
 	delete(ft.m, oldest)
 	return true
 }
-
-// waits returns how many claims had to wait.
-func (ft *formTokens) waits() int {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	return ft.nwaits
-}
-
-// len returns the number of entries held.
-func (ft *formTokens) len() int {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	return len(ft.m)
-}

@@ -84,10 +84,3 @@ func (m *memSem) grantLocked() {
 		close(w.ready)
 	}
 }
-
-// inUse returns the bytes reserved.
-func (m *memSem) inUse() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.used
-}

@@ -69,7 +69,7 @@ func TestNotifierUpdate(t *testing.T) {
 	}
 	var want []string
 	for i, st := range steps {
-		if got := n.Update(context.Background(), st.today, st.n); got != st.sent {
+		if got := n.Update(context.Background(), st.today, admin.Report{Attention: st.n}); got != st.sent {
 			t.Errorf("step %d: sent %v, want %v", i, got, st.sent)
 		}
 		if st.sent {
@@ -92,21 +92,21 @@ func TestNotifierFailureHidesQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.Update(context.Background(), 1, 5) {
+	if n.Update(context.Background(), 1, admin.Report{Attention: 5}) {
 		t.Error("a failed notification counted as sent")
 	}
 	h.mu.Lock()
 	h.status = http.StatusOK
 	h.mu.Unlock()
-	if !n.Update(context.Background(), 1, 5) {
+	if !n.Update(context.Background(), 1, admin.Report{Attention: 5}) {
 		t.Error("the failed notification was not retried")
 	}
 	srv.Close() // now unreachable: a transport error, which url.Error would print in full
-	err = n.Notify(context.Background(), 6)
+	err = n.Notify(context.Background(), admin.Report{Attention: 6})
 	if err == nil {
 		t.Fatal("notify to a closed server succeeded")
 	}
-	n.Update(context.Background(), 2, 7)
+	n.Update(context.Background(), 2, admin.Report{Attention: 7})
 	for _, s := range []string{err.Error(), logBuf.String()} {
 		if strings.Contains(s, secret) || strings.Contains(s, "token=") {
 			t.Errorf("the query string leaked: %q", s)
@@ -158,10 +158,10 @@ func TestNotifierUnusualRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := day.Day(20000)
-	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1})
-	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1, UnusualRate: true})
-	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1, UnusualRate: true})
-	n.UpdateReport(context.Background(), d, admin.Report{Attention: 1})
+	n.Update(context.Background(), d, admin.Report{Attention: 1})
+	n.Update(context.Background(), d, admin.Report{Attention: 1, UnusualRate: true})
+	n.Update(context.Background(), d, admin.Report{Attention: 1, UnusualRate: true})
+	n.Update(context.Background(), d, admin.Report{Attention: 1})
 	want := []string{`{"attention":1}`, `{"attention":1,"unusual_rate":true}`, `{"attention":1}`}
 	if got := h.got(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("bodies %q, want %q", got, want)

@@ -136,13 +136,6 @@ func (ss *sessions) sweep() {
 	ss.sweepLocked()
 }
 
-// len returns the number of sessions held (expired ones included until swept).
-func (ss *sessions) len() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return len(ss.m)
-}
-
 // wipeAll wipes and removes every session (shutdown).
 func (ss *sessions) wipeAll() {
 	ss.mu.Lock()

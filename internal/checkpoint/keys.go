@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -27,32 +26,12 @@ const (
 // "candor/…" contexts too, but never this one).
 const mldsaContext = "candor/checkpoint-note/v1"
 
-// secretKeySize is the secret key: an Ed25519 seed followed by an ML-DSA-65 seed.
-const secretKeySize = ed25519.SeedSize + mldsa65.SeedSize
-
 // keyID returns the C2SP signed-note key ID: SHA-256(name || 0x0A || type || public key)[:4].
 func keyID(name, typ string, pub []byte) uint32 {
 	h := sha256.New()
 	h.Write([]byte(name + "\n" + typ))
 	h.Write(pub)
 	return binary.BigEndian.Uint32(h.Sum(nil))
-}
-
-// GenerateKey returns a new secret log key for origin, to be kept secret and given to NewSigner:
-// "PRIVATE+KEY+<origin>+<key ID>+<base64(0xff || "candor/ml-dsa-65/v1" || Ed25519 seed || ML-DSA-65 seed)>".
-// rand should be crypto/rand.Reader outside tests.
-func GenerateKey(rand io.Reader, origin string) (string, error) {
-	if !ValidOrigin(origin) {
-		return "", fmt.Errorf("%w: invalid origin", ErrInvalid)
-	}
-	var seed [secretKeySize]byte
-	if _, err := io.ReadFull(rand, seed[:]); err != nil {
-		return "", fmt.Errorf("checkpoint: generating log key: %w", err)
-	}
-	s := newSigner(origin, (*[32]byte)(seed[:32]), (*[32]byte)(seed[32:]))
-	key := base64.StdEncoding.EncodeToString(append([]byte(typeMLDSA65), seed[:]...))
-	clear(seed[:])
-	return fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", origin, s.ml.hash, key), nil
 }
 
 // Signer signs checkpoints of one log with its Ed25519 and ML-DSA-65 keys. It is safe for
@@ -62,26 +41,6 @@ type Signer struct {
 	ed     note.Signer
 	edVKey string
 	ml     *mldsaSigner
-}
-
-// NewSigner decodes a secret key made by GenerateKey. Errors wrap ErrKey and never include the key.
-func NewSigner(skey string) (*Signer, error) {
-	parts := strings.SplitN(skey, "+", 5)
-	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" || !ValidOrigin(parts[2]) || len(parts[3]) != 8 {
-		return nil, fmt.Errorf("%w: not a checkpoint signer key", ErrKey)
-	}
-	hash, err1 := strconv.ParseUint(parts[3], 16, 32)
-	raw, err2 := base64.StdEncoding.Strict().DecodeString(parts[4])
-	defer clear(raw)
-	if err1 != nil || err2 != nil || len(raw) != len(typeMLDSA65)+secretKeySize || string(raw[:len(typeMLDSA65)]) != typeMLDSA65 {
-		return nil, fmt.Errorf("%w: malformed checkpoint signer key", ErrKey)
-	}
-	seed := raw[len(typeMLDSA65):]
-	s := newSigner(parts[2], (*[32]byte)(seed[:32]), (*[32]byte)(seed[32:]))
-	if s.ml.hash != uint32(hash) {
-		return nil, fmt.Errorf("%w: checkpoint signer key ID does not match", ErrKey)
-	}
-	return s, nil
 }
 
 // NewSignerFromSeeds returns the signer for origin with the given Ed25519 and ML-DSA-65 seeds,

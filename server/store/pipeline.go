@@ -109,13 +109,6 @@ func (p *pipeline) wait() error {
 	return p.err
 }
 
-// stopped reports whether stop was called (for tests).
-func (p *pipeline) stopped() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err == errStopped
-}
-
 // stop drops the batches not yet committing, waits for the goroutine to
 // exit, and makes every later push fail.
 func (p *pipeline) stop() {
