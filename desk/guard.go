@@ -5,24 +5,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-)
 
-// contentSecurityPolicy is the reporter pages' policy (DESIGN §9): our stylesheet and images only,
-// no scripts, forms only to ourselves, never framed.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	"candor/frontend"
+)
 
 // ServeHTTP checks every request — Host, the site it comes from, the launch secret, and a POST's
 // origin — before any handler runs, and sets the strict headers on every response.
 func (d *Desk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	for _, kv := range frontend.SecurityHeaders {
+		h.Set(kv[0], kv[1])
+	}
 	if !d.hostOK(r.Host) {
 		// A page on another name that resolves to 127.0.0.1 (DNS rebinding), or a wrong port.
 		d.refuse(w, r, http.StatusMisdirectedRequest, "desk.refused.host")

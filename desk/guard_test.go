@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"candor/frontend"
 )
 
 // TestRefusals sends, to a real desk on 127.0.0.1, requests that must be refused — without the
@@ -87,7 +89,7 @@ func port(hostport string) string {
 func checkHeaders(t *testing.T, h map[string][]string) {
 	t.Helper()
 	want := map[string]string{
-		"Content-Security-Policy": contentSecurityPolicy,
+		"Content-Security-Policy": frontend.ContentSecurityPolicy,
 		"Cache-Control":           "no-store",
 		"X-Content-Type-Options":  "nosniff",
 		"Referrer-Policy":         "no-referrer",
@@ -98,8 +100,8 @@ func checkHeaders(t *testing.T, h map[string][]string) {
 			t.Errorf("%s: got %q, want %q", k, got, v)
 		}
 	}
-	if !strings.Contains(contentSecurityPolicy, "frame-ancestors 'none'") || strings.Contains(contentSecurityPolicy, "script") {
-		t.Errorf("the policy allows scripts or framing: %s", contentSecurityPolicy)
+	if !strings.Contains(frontend.ContentSecurityPolicy, "frame-ancestors 'none'") || strings.Contains(frontend.ContentSecurityPolicy, "script") {
+		t.Errorf("the policy allows scripts or framing: %s", frontend.ContentSecurityPolicy)
 	}
 }
 

@@ -29,13 +29,19 @@ func statsOptions(r *http.Request) (inbox.StatsOptions, error) {
 	return opt, nil
 }
 
+// statsFor computes the figures for the period r's query names.
+func (d *Desk) statsFor(r *http.Request) (s *inbox.Stats, err error) {
+	opt, err := statsOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	err = d.do(func(in *inbox.Inbox) (err error) { s, err = in.Stats(opt); return err })
+	return s, err
+}
+
 // stats shows the channel's figures: inbox.Stats, as `candor-inbox stats [--from D] [--to D]`.
 func (d *Desk) stats(w http.ResponseWriter, r *http.Request) {
-	opt, err := statsOptions(r)
-	var s *inbox.Stats
-	if err == nil {
-		err = d.do(func(in *inbox.Inbox) (err error) { s, err = in.Stats(opt); return err })
-	}
+	s, err := d.statsFor(r)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -48,11 +54,7 @@ func (d *Desk) stats(w http.ResponseWriter, r *http.Request) {
 
 // statsCSV downloads the same figures as CSV: Stats.WriteCSV, as `candor-inbox stats --csv`.
 func (d *Desk) statsCSV(w http.ResponseWriter, r *http.Request) {
-	opt, err := statsOptions(r)
-	var s *inbox.Stats
-	if err == nil {
-		err = d.do(func(in *inbox.Inbox) (err error) { s, err = in.Stats(opt); return err })
-	}
+	s, err := d.statsFor(r)
 	if err != nil {
 		d.fail(w, r, err)
 		return

@@ -62,22 +62,14 @@ type signedChange struct {
 // Note seals text to the case's reviewers only — never to the reporter — signs it into a note
 // envelope and queues it for the next outbox.
 func (in *Inbox) Note(prefix, text string) error {
-	c, err := in.openCase(prefix)
+	c, body, err := in.sealForReviewers(prefix, text)
 	if err != nil {
 		return err
 	}
-	rs, err := in.reviewerRecipients(c.Reviewers)
-	if err != nil {
-		return err
+	if len(body) > envelope.MaxBodyLen {
+		return fmt.Errorf("inbox: note of %d bytes is larger than %d bytes", len(body), envelope.MaxBodyLen)
 	}
-	var body bytes.Buffer
-	if err := seal(&body, rs, text, nil); err != nil {
-		return err
-	}
-	if body.Len() > envelope.MaxBodyLen {
-		return fmt.Errorf("inbox: note of %d bytes is larger than %d bytes", body.Len(), envelope.MaxBodyLen)
-	}
-	return in.queue(&envelope.Envelope{Kind: envelope.KindNote, Case: caseID(c), Body: body.Bytes()})
+	return in.queue(&envelope.Envelope{Kind: envelope.KindNote, Case: caseID(c), Body: body})
 }
 
 // Assign queues a signed assignment of the case's lead: who is a fingerprint of a reviewer on the
@@ -130,19 +122,28 @@ func (in *Inbox) Delete(prefix, reason string) error {
 	if len(bytes.TrimSpace([]byte(reason))) == 0 {
 		return ErrNoReason
 	}
-	c, err := in.openCase(prefix)
+	c, body, err := in.sealForReviewers(prefix, reason)
 	if err != nil {
 		return err
+	}
+	return in.queue(&envelope.Envelope{Kind: envelope.KindDelete, Case: caseID(c), Body: body})
+}
+
+// sealForReviewers finds the open case (openCase) and seals text to its reviewers only.
+func (in *Inbox) sealForReviewers(prefix, text string) (*caseRecord, []byte, error) {
+	c, err := in.openCase(prefix)
+	if err != nil {
+		return nil, nil, err
 	}
 	rs, err := in.reviewerRecipients(c.Reviewers)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	var body bytes.Buffer
-	if err := seal(&body, rs, reason, nil); err != nil {
-		return err
+	if err := seal(&body, rs, text, nil); err != nil {
+		return nil, nil, err
 	}
-	return in.queue(&envelope.Envelope{Kind: envelope.KindDelete, Case: caseID(c), Body: body.Bytes()})
+	return c, body.Bytes(), nil
 }
 
 // openCase finds a case that is still open to work on: not deleted, not missing.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"candor/frontend"
 )
 
 func TestSecurityHeaders(t *testing.T) {
@@ -23,7 +25,7 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 		resp.Body.Close()
 		want := map[string]string{
-			"Content-Security-Policy": contentSecurityPolicy,
+			"Content-Security-Policy": frontend.ContentSecurityPolicy,
 			"Referrer-Policy":         "no-referrer",
 			"X-Content-Type-Options":  "nosniff",
 			"X-Frame-Options":         "DENY",

@@ -4,25 +4,17 @@ import (
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
-)
 
-// contentSecurityPolicy is DESIGN §9's policy: nothing but our own stylesheet and images, no scripts,
-// forms only to ourselves, never framed.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	"candor/frontend"
+)
 
 // securityHeaders sets the headers every response carries, pages and errors alike. It runs first, so
 // that even a request rejected by a later check gets them.
 func securityHeaders(c *fiber.Ctx) error {
 	h := &c.Response().Header
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+	for _, kv := range frontend.SecurityHeaders {
+		h.Set(kv[0], kv[1])
+	}
 	return c.Next()
 }
 

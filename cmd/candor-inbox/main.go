@@ -326,6 +326,26 @@ func cmdInit(e *env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// with opens the inbox, runs fn on it and closes it.
+func (e *env) with(fn func(*inbox.Inbox) error) error {
+	in, err := e.open()
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return fn(in)
+}
+
+// change runs fn on the inbox (with) and, once fn has signed and queued its change, prints done:
+// the end every command that changes a case shares.
+func (e *env) change(fn func(*inbox.Inbox) error, done string) error {
+	if err := e.with(fn); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, done)
+	return nil
+}
+
 // parseOpen parses the command's arguments (parse) and opens the inbox; callers close it.
 func (e *env) parseOpen(fs *flag.FlagSet, args []string, n int, what string) ([]string, *inbox.Inbox, error) {
 	pos, err := parse(fs, args, n, what)
@@ -509,43 +529,20 @@ func cmdReply(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	text, err := replyText(*msg, *msgFile)
+	text, err := messageText(*msg, *msgFile, `candor-inbox reply --home DIR CASE -m "Thank you, we are looking into it."`)
 	if err != nil {
 		return err
 	}
-	in, err := e.open()
+	atts, err := attachments(files)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	var atts []inbox.Attachment
-	for _, f := range files {
-		if _, err := os.Stat(f); err != nil {
-			return err
+	return e.change(func(in *inbox.Inbox) error {
+		if *feedback {
+			return in.Feedback(pos[0], text, atts)
 		}
-		atts = append(atts, inbox.FileAttachment(f))
-	}
-	send := in.Reply
-	if *feedback {
-		send = in.Feedback
-	}
-	if err := send(pos[0], text, atts); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "reply encrypted, signed and queued; write the outbox with candor-inbox outbox")
-	return nil
-}
-
-func replyText(msg, file string) (string, error) {
-	switch {
-	case (msg == "") == (file == ""):
-		return "", withHint("give exactly one of -m TEXT and --message-file FILE",
-			`for example: candor-inbox reply --home DIR CASE -m "Thank you, we are looking into it."`)
-	case file != "":
-		b, err := os.ReadFile(file)
-		return string(b), err
-	}
-	return msg, nil
+		return in.Reply(pos[0], text, atts)
+	}, "reply encrypted, signed and queued; write the outbox with candor-inbox outbox")
 }
 
 func cmdStatus(e *env, fs *flag.FlagSet, args []string) error {
@@ -554,16 +551,8 @@ func cmdStatus(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	in, err := e.open()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := closeOrSet(in, pos[0], pos[1], *outcome); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "status change signed and queued")
-	return nil
+	return e.change(func(in *inbox.Inbox) error { return closeOrSet(in, pos[0], pos[1], *outcome) },
+		"status change signed and queued")
 }
 
 func cmdHold(e *env, fs *flag.FlagSet, args []string) error {
@@ -574,16 +563,8 @@ func cmdHold(e *env, fs *flag.FlagSet, args []string) error {
 	if pos[1] != "on" && pos[1] != "off" {
 		return withHint(fmt.Sprintf("want on or off, not %.32q", pos[1]), "candor-inbox hold --home DIR CASE on")
 	}
-	in, err := e.open()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := in.Hold(pos[0], pos[1] == "on"); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "hold signed and queued")
-	return nil
+	return e.change(func(in *inbox.Inbox) error { return in.Hold(pos[0], pos[1] == "on") },
+		"hold signed and queued")
 }
 
 func cmdOutbox(e *env, fs *flag.FlagSet, args []string) error {

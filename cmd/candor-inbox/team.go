@@ -27,42 +27,26 @@ func cmdNote(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	in, err := e.open()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := in.Note(pos[0], text); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "note encrypted to the case's reviewers only (not the reporter), signed and queued")
-	return nil
+	return e.change(func(in *inbox.Inbox) error { return in.Note(pos[0], text) },
+		"note encrypted to the case's reviewers only (not the reporter), signed and queued")
 }
 
 func cmdAssign(e *env, fs *flag.FlagSet, args []string) error {
-	pos, in, err := e.parseOpen(fs, args, 2, "CASE and FINGERPRINT, me or none")
+	pos, err := parse(fs, args, 2, "CASE and FINGERPRINT, me or none")
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	if err := in.Assign(pos[0], pos[1]); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "assignment signed and queued")
-	return nil
+	return e.change(func(in *inbox.Inbox) error { return in.Assign(pos[0], pos[1]) },
+		"assignment signed and queued")
 }
 
 func cmdShare(e *env, fs *flag.FlagSet, args []string) error {
-	pos, in, err := e.parseOpen(fs, args, 2, "CASE and the FINGERPRINT of a registered reviewer")
+	pos, err := parse(fs, args, 2, "CASE and the FINGERPRINT of a registered reviewer")
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	if err := in.Share(pos[0], pos[1]); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "case re-wrapped for the new reviewer, signed and queued; write the outbox with candor-inbox outbox")
-	return nil
+	return e.change(func(in *inbox.Inbox) error { return in.Share(pos[0], pos[1]) },
+		"case re-wrapped for the new reviewer, signed and queued; write the outbox with candor-inbox outbox")
 }
 
 func cmdDelete(e *env, fs *flag.FlagSet, args []string) error {
@@ -75,16 +59,8 @@ func cmdDelete(e *env, fs *flag.FlagSet, args []string) error {
 		return withHint("an early deletion needs --reason TEXT",
 			`for example: candor-inbox delete --home DIR CASE --reason "spam: advertising, no report"`)
 	}
-	in, err := e.open()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := in.Delete(pos[0], *reason); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "deletion signed and queued: after the push the server deletes the case and every inbox purges it")
-	return nil
+	return e.change(func(in *inbox.Inbox) error { return in.Delete(pos[0], *reason) },
+		"deletion signed and queued: after the push the server deletes the case and every inbox purges it")
 }
 
 func cmdIntake(e *env, fs *flag.FlagSet, args []string) error {
@@ -146,13 +122,8 @@ func cmdStats(e *env, fs *flag.FlagSet, args []string) error {
 		}
 		*d.out = v
 	}
-	in, err := e.open()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	s, err := in.Stats(opt)
-	if err != nil {
+	var s *inbox.Stats
+	if err := e.with(func(in *inbox.Inbox) (err error) { s, err = in.Stats(opt); return err }); err != nil {
 		return err
 	}
 	switch {
@@ -180,13 +151,8 @@ func cmdCasefile(e *env, fs *flag.FlagSet, args []string) error {
 	if _, err := os.Lstat(*out); err == nil && !*force {
 		return withHint("file exists: "+*out, "use --force to overwrite, or choose another name")
 	}
-	in, err := e.open()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
 	var buf bytes.Buffer
-	if err := in.Casefile(pos[0], &buf); err != nil {
+	if err := e.with(func(in *inbox.Inbox) error { return in.Casefile(pos[0], &buf) }); err != nil {
 		return err
 	}
 	if err := writeAtomic(*out, buf.Bytes()); err != nil {
