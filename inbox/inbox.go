@@ -40,6 +40,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"candor/crypto"
+	"candor/internal/atomicfile"
 	"candor/internal/day"
 )
 
@@ -161,7 +162,7 @@ func Init(cfg Config, name string, pass []byte) (*crypto.Card, error) {
 				return nil, err
 			}
 		}
-		if err := writeFileAtomic(filepath.Join(cfg.Home, f.name), data, 0o600); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(cfg.Home, f.name), data, 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -295,29 +296,4 @@ func decryptWithPassphrase(enc, pass []byte) ([]byte, error) {
 		return nil, fmt.Errorf("inbox: key file: %w", err)
 	}
 	return io.ReadAll(r)
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames it into place.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"candor/crypto"
+	"candor/internal/atomicfile"
 	"candor/internal/envelope"
 	"candor/internal/filename"
 	"candor/internal/frame"
@@ -210,7 +211,7 @@ func (in *Inbox) Outbox(path string) (int, error) {
 		if err := envelope.WriteOutbox(&buf, envs); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(path, buf.Bytes(), 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 			return err
 		}
 		n = len(envs)

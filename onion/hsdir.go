@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"candor/internal/atomicfile"
 )
 
 // With Config.ExportCircuitID the public service is not an ADD_ONION service: tor's control protocol
@@ -93,36 +95,6 @@ func (s *Service) writeHSDir() error {
 	return nil
 }
 
-// writeFileAtomic writes b to path with mode 0600 through a temporary file and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("onion: write %s: %w", filepath.Base(path), err)
-	}
-	_, werr := f.Write(b)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := firstErr(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("onion: write %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("onion: write %s: %w", filepath.Base(path), err)
-	}
-	return nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // checkHSDirAddress checks that the tor just started serves the public service at the address derived
 // from Config.PublicKey: tor writes the address it derived from the key file to "hostname" when it
 // loads the configuration, before the control port answers.
@@ -142,4 +114,12 @@ func (s *Service) removeHSDir() {
 	if s.cfg.ExportCircuitID {
 		os.RemoveAll(s.hsDir())
 	}
+}
+
+// writeFileAtomic writes b to path with mode 0600, whole or not at all (atomicfile).
+func writeFileAtomic(path string, b []byte) error {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("onion: write %s: %w", filepath.Base(path), err)
+	}
+	return nil
 }

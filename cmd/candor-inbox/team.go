@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"candor/inbox"
+	"candor/internal/atomicfile"
 	"candor/internal/day"
 	"candor/internal/envelope"
 )
@@ -151,38 +151,14 @@ func cmdCasefile(e *env, fs *flag.FlagSet, args []string) error {
 	if _, err := os.Lstat(*out); err == nil && !*force {
 		return withHint("file exists: "+*out, "use --force to overwrite, or choose another name")
 	}
-	var buf bytes.Buffer
-	if err := e.with(func(in *inbox.Inbox) error { return in.Casefile(pos[0], &buf) }); err != nil {
-		return err
-	}
-	if err := writeAtomic(*out, buf.Bytes()); err != nil {
+	err = atomicfile.Write(*out, 0o600, func(w io.Writer) error {
+		return e.with(func(in *inbox.Inbox) error { return in.Casefile(pos[0], w) })
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: it holds the decrypted case; keep it as carefully as the case\n", *out)
 	return nil
-}
-
-// writeAtomic writes data to a temporary file next to path and renames it into place, so that a
-// failure leaves no output file.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".candor-casefile-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // messageText returns the text of -m or --message-file (exactly one must be given).

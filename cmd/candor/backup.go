@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"filippo.io/age"
 	"golang.org/x/term"
 
 	"candor/admin"
+	"candor/internal/atomicfile"
 	"candor/internal/passfile"
 	"candor/server/store"
 )
@@ -91,27 +91,12 @@ func writeNewFile(name string, fn func(io.Writer) (admin.BackupInfo, error)) (ad
 	if _, err := os.Lstat(name); err == nil {
 		return admin.BackupInfo{}, fmt.Errorf("%s already exists (choose a new file name)", name)
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	var info admin.BackupInfo
+	err := atomicfile.Write(name, 0o600, func(w io.Writer) (err error) {
+		info, err = fn(w)
+		return err
+	})
 	if err != nil {
-		return admin.BackupInfo{}, err
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	info, err := fn(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return admin.BackupInfo{}, err
 	}
 	return info, nil
