@@ -58,30 +58,8 @@ func (s *Service) Push(fp string, src io.Reader) (int, error) {
 		return 0, err
 	}
 	defer p.abort()
-	for {
-		e, signed, err := or.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, fmt.Errorf("%w: %w", ErrBadOutbox, err)
-		}
-		err = p.check(e, signed)
-		if errors.Is(err, errAccepted) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		big := len(e.Body) > 1<<20
-		if err := p.stage(e); err != nil {
-			return 0, err
-		}
-		if big {
-			// The envelope's buffer (up to 64 MiB) and its verification's copy are garbage now:
-			// return them to the OS before the next one arrives, as Derive does for Argon2id.
-			debug.FreeOSMemory()
-		}
+	if err := p.readAll(or); err != nil {
+		return 0, err
 	}
 	if p.replays > 0 {
 		// Every envelope was accepted before. Only a second push of the very outbox last
@@ -95,19 +73,58 @@ func (s *Service) Push(fp string, src io.Reader) (int, error) {
 	if len(p.staged) == 0 {
 		return 0, nil
 	}
-	err = s.st.Atomic(func(tx *store.Tx) error {
-		if err := reserve(tx, fp, p.staged); err != nil {
+	if err := p.commit(); err != nil {
+		return 0, err
+	}
+	return len(p.staged), nil
+}
+
+// readAll checks every envelope of the outbox and stages those not accepted before.
+func (p *push) readAll(or *envelope.OutboxReader) error {
+	for {
+		e, signed, err := or.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadOutbox, err)
+		}
+		err = p.check(e, signed)
+		if errors.Is(err, errAccepted) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		big := len(e.Body) > 1<<20
+		if err := p.stage(e); err != nil {
+			return err
+		}
+		if big {
+			// The envelope's buffer (up to 64 MiB) and its verification's copy are garbage now:
+			// return them to the OS before the next one arrives, as Derive does for Argon2id.
+			debug.FreeOSMemory()
+		}
+	}
+}
+
+// commit applies the staged envelopes in one transaction, with the push's reservation, and
+// compacts the store when one of them deleted a case early.
+func (p *push) commit() error {
+	s := p.s
+	err := s.st.Atomic(func(tx *store.Tx) error {
+		if err := reserve(tx, p.fp, p.staged); err != nil {
 			return err
 		}
 		for _, st := range p.staged {
-			if err := s.apply(tx, fp, st); err != nil {
+			if err := s.apply(tx, p.fp, st); err != nil {
 				return fmt.Errorf("applying envelope %d: %w", st.e.Seq, err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	p.committed = true
 	s.notifyAppended()
@@ -120,7 +137,7 @@ func (s *Service) Push(fp string, src io.Reader) (int, error) {
 			break
 		}
 	}
-	return len(p.staged), nil
+	return nil
 }
 
 // push is one outbox being read: the reviewer's card, the last sequence number seen, and the
