@@ -249,8 +249,8 @@ func (c *ControlClient) Settings() (installation.Settings, error) {
 	return out, c.call("GET", "/v1/settings", nil, &out)
 }
 
-// LoadSettings validates and stores a settings file. A running server reads settings at start:
-// restart it to apply them to the reporter pages.
+// LoadSettings validates and stores a settings file through the running server, which applies it
+// to the reporter pages at once (no restart).
 func (c *ControlClient) LoadSettings(file []byte) (installation.Settings, error) {
 	var out installation.Settings
 	return out, c.call("POST", "/v1/settings", file, &out)
