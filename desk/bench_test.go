@@ -56,7 +56,7 @@ func preparedHome(b *testing.B, add func(w *world)) string {
 	benchHomes[b.Name()] = dir
 	w := newWorldIn(b, dir)
 	add(w)
-	in, err := inbox.Open(inbox.Config{Home: w.home})
+	in, err := inbox.Open(inbox.Config{Home: w.home, Passphrase: func() ([]byte, error) { return []byte(pass), nil }})
 	if err != nil {
 		b.Fatal(err)
 	}
