@@ -7,7 +7,7 @@ FUZZTIME  ?= 60s
 FUZZMINIMIZETIME ?= 1s
 BENCHTIME ?= 1x
 
-.PHONY: help build test test-short run run-dev bench fuzz lint image clean
+.PHONY: help build test test-short run run-dev bench bench-short fuzz lint image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ run-dev: build ## start the same demo WITHOUT tor on http://127.0.0.1:8080 (neve
 
 bench: ## run every benchmark once (figures in docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+bench-short: ## run every benchmark once on small inputs (-short): a check that none has rotted, not figures
+	$(GO) test -short -run '^$$' -bench . -benchtime 1x -timeout 20m $(PKGS)
 
 fuzz: ## run every fuzz target of every package for FUZZTIME each (default 60s)
 	@set -e; n=0; for pkg in $$($(GO) list ./...); do \

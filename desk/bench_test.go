@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"candor/inbox"
+	"candor/internal/testenv"
 	"candor/server/synctest"
 )
 
@@ -71,11 +72,12 @@ func preparedHome(b *testing.B, add func(w *world)) string {
 }
 
 func BenchmarkCaseList1000(b *testing.B) {
+	n := testenv.BenchCount(1000, 20)
 	home := preparedHome(b, func(w *world) {
 		var wg sync.WaitGroup
 		for g := range 2 { // the server derives receipt keys two at a time
 			wg.Go(func() {
-				for i := g; i < 1000; i += 2 {
+				for i := g; i < n; i += 2 {
 					w.report(fmt.Sprintf("Report number %d about the same purchasing department.", i))
 				}
 			})
@@ -84,16 +86,16 @@ func BenchmarkCaseList1000(b *testing.B) {
 	})
 	d := startBench(b, home)
 	measure(b, d, func() {
-		if !strings.Contains(get(b, d.url+"cases"), "1000 cases of 1000") {
-			b.Fatal("the list page does not show 1000 cases")
+		if want := fmt.Sprintf("%d cases of %d", n, n); !strings.Contains(get(b, d.url+"cases"), want) {
+			b.Fatalf("the list page does not show %q", want)
 		}
 	})
 }
 
 func BenchmarkCase100MiB(b *testing.B) {
-	const size = 100 << 20
+	size := testenv.BenchSize(100<<20, 2<<20)
 	home := preparedHome(b, func(w *world) {
-		w.report("The attached archive holds the ledgers.", synctest.File{Name: "ledgers.tar", Body: randomBytes(size)})
+		w.report("The attached archive holds the ledgers.", synctest.File{Name: "ledgers.tar", Body: randomBytes(int(size))})
 	})
 	d := startBench(b, home)
 	id := regexp.MustCompile(`/case/([0-9a-f]{32})"`).FindStringSubmatch(get(b, d.url+"cases"))

@@ -16,13 +16,14 @@ import (
 
 	"golang.org/x/net/proxy"
 
+	"candor/internal/testenv"
 	"candor/onion"
 	"candor/onion/onionkey"
 	"candor/onion/tornet"
 )
 
 // benchSize is the payload of BenchmarkOnionUpload: one upload and one plain stream of it.
-const benchSize = 64 << 20
+func benchSize() int { return int(testenv.BenchSize(64<<20, 2<<20)) }
 
 // BenchmarkOnionUpload compares, in the same run and through the same private Tor network and SOCKS
 // client, a 64 MiB report upload (POST /report, multipart, to candor serve's public onion, built
@@ -40,7 +41,8 @@ func BenchmarkOnionUpload(b *testing.B) {
 	sink := startSink(b, n)
 	socks := n.SOCKSAddr()
 	waitReachable(b, socks, "http://"+srv.public+"/")
-	payload := make([]byte, benchSize)
+	size := benchSize()
+	payload := make([]byte, size)
 	rand.NewChaCha8([32]byte{7}).Read(payload)
 	stream(b, socks, "warm-up", sink.PublicAddr(), payload[:1<<20]) // the sink's descriptor is fetched
 
@@ -57,7 +59,7 @@ func BenchmarkOnionUpload(b *testing.B) {
 		up += upload(b, socks, fmt.Sprint(i), srv.public, payload)
 		cpu += cpuSeconds(pid) - before
 	}
-	mib := float64(benchSize) / (1 << 20) * float64(b.N)
+	mib := float64(size) / (1 << 20) * float64(b.N)
 	b.ReportMetric(mib/up.Seconds(), "upload-MiB/s")
 	b.ReportMetric(mib/plain.Seconds(), "stream-MiB/s")
 	b.ReportMetric(plain.Seconds()/up.Seconds(), "ratio")

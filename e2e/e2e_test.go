@@ -75,10 +75,11 @@ func network(tb testing.TB) *tornet.Network {
 	return testNet
 }
 
-// skipShort skips tb in -short mode (make test-short).
+// skipShort skips tb in -short mode (make test-short). Benchmarks are not skipped: under -short
+// they run once on small inputs (testenv.BenchSize), CI's check that none has rotted.
 func skipShort(tb testing.TB) {
 	tb.Helper()
-	if testing.Short() {
+	if _, bench := tb.(*testing.B); testing.Short() && !bench {
 		tb.Skip("end-to-end test through a private Tor network; skipped in -short mode")
 	}
 }

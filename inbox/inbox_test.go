@@ -334,9 +334,20 @@ func (f *fixture) addCases(n int) {
 		var id store.CaseID
 		rand.Read(id[:])
 		today := day.FromTime(time.Now())
-		e, _ := (&logentry.Entry{Type: logentry.CaseCreated, Day: today, Case: id, Actor: "reporter"}).Marshal()
-		c := &store.Case{ID: id, Category: "general", Received: today, Status: "received",
-			Reviewers: []string{f.fp}, ReporterRecipient: card.Recipient().String(),
+		// The entry commits to the recipients, as cases.CreateCase does (DESIGN §7.1).
+		salt, err := leaf.NewSalt(rand.Reader)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		set := leaf.RecipientSet{Reporter: card.Recipient().String(), Reviewers: []string{f.fp}}
+		commitment, err := set.Commit(&salt)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		e, _ := (&logentry.Entry{Type: logentry.CaseCreated, Day: today, Case: id, Actor: "reporter",
+			Subject: commitment}).Marshal()
+		c := &store.Case{ID: id, Category: "general", Received: today, Status: "received", Salt: salt,
+			Reviewers: set.Reviewers, ReporterRecipient: set.Reporter,
 			Messages: []store.Message{{Blob: blob, Kind: store.KindReport, Author: "reporter", Day: today}}}
 		rand.Read(c.Lookup[:])
 		if _, err := st.CreateCase(c, []store.BlobID{blob}, [][]byte{e}); err != nil {
@@ -358,15 +369,21 @@ func BenchmarkImport1000Cases(b *testing.B) {
 		home := filepath.Join(b.TempDir(), "inbox")
 		src := filepath.Join(f.dir, "inbox")
 		copyInbox(b, src, home)
-		in, err := inbox.Open(inbox.Config{Home: home})
+		in, err := inbox.Open(inbox.Config{Home: home, Passphrase: func() ([]byte, error) { return []byte(pass), nil }})
 		if err != nil {
+			b.Fatal(err)
+		}
+		if err := in.TrustServer(f.srv.ServerKey()); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 		res, err := in.Import(path)
 		b.StopTimer()
-		if err != nil || res.Cases != 1000 {
-			b.Fatalf("Import: %v (%d cases)", err, res.Cases)
+		if err != nil {
+			b.Fatalf("Import: %v", err)
+		}
+		if res.Cases != 1000 {
+			b.Fatalf("Import: %d cases, want 1000", res.Cases)
 		}
 		in.Close()
 		b.StartTimer()

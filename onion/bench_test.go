@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"candor/internal/testenv"
+
 	"golang.org/x/net/proxy"
 )
 
 // streamSize is what BenchmarkPlainStream sends per iteration.
-const streamSize = 64 << 20
+func streamSize() int { return int(testenv.BenchSize(64<<20, 2<<20)) }
 
 // BenchmarkPlainStream measures a plain byte stream (no HTTP) through the private Tor network: the client
 // writes 64 MiB to the public onion through the SOCKS port, the server reads it from the unix socket and
@@ -28,11 +30,12 @@ func BenchmarkPlainStream(b *testing.B) {
 	rand.Read(chunk)
 	conn := dialRetry(b, d.(proxy.ContextDialer), svc.PublicAddr()+":80")
 	conn.Close()
-	b.SetBytes(streamSize)
+	size := streamSize()
+	b.SetBytes(int64(size))
 	b.ResetTimer()
 	for b.Loop() {
 		conn := dialRetry(b, d.(proxy.ContextDialer), svc.PublicAddr()+":80")
-		for sent := 0; sent < streamSize; sent += len(chunk) {
+		for sent := 0; sent < size; sent += len(chunk) {
 			if _, err := conn.Write(chunk); err != nil {
 				b.Fatal(err)
 			}
@@ -47,6 +50,7 @@ func BenchmarkPlainStream(b *testing.B) {
 
 // startStreamService starts a service whose public listener counts streamSize bytes, then acks.
 func startStreamService(b *testing.B) *Service {
+	size := int64(streamSize())
 	svc := startService(b, newTestKeys(b), nil, func(c *Config) { c.PoW = false })
 	svc.Public().Close() // startService's HTTP server gets no connection: take over the socket
 	l, err := listenUnix(svc.socketPath("public"))
@@ -62,7 +66,7 @@ func startStreamService(b *testing.B) *Service {
 			}
 			go func() {
 				defer c.Close()
-				if _, err := io.CopyN(io.Discard, c, streamSize); err == nil {
+				if _, err := io.CopyN(io.Discard, c, size); err == nil {
 					c.Write([]byte{1})
 				}
 			}()

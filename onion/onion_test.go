@@ -43,10 +43,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// network returns the shared private Tor network, skipping tb when tor is missing or in -short mode.
+// network returns the shared private Tor network, skipping tb when tor is missing or, for a test,
+// in -short mode (a benchmark runs on a small input then: testenv.BenchSize).
 func network(tb testing.TB) *tornet.Network {
 	tb.Helper()
-	if testing.Short() {
+	if _, bench := tb.(*testing.B); testing.Short() && !bench {
 		tb.Skip("needs a private Tor network; skipped in -short mode")
 	}
 	torPath, err := exec.LookPath("tor")

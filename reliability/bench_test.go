@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -22,7 +23,7 @@ import (
 // is). The gpg key is made in a temporary GNUPGHOME.
 func BenchmarkSealVsGpg(b *testing.B) {
 	gpg := testenv.Gpg(b)
-	const size = 64 << 20
+	size := int(testenv.BenchSize(64<<20, 2<<20))
 	data := payload(7, size)
 	file := filepath.Join(b.TempDir(), "plain.bin")
 	if err := os.WriteFile(file, data, 0o600); err != nil {
@@ -74,7 +75,7 @@ func BenchmarkWrk(b *testing.B) {
 	for _, path := range []string{"/", "/report"} {
 		b.Run(path, func(b *testing.B) {
 			for range b.N {
-				out, err := exec.Command(wrk, "-t2", "-c50", "-d10s", "--latency", p.URL+path).CombinedOutput()
+				out, err := exec.Command(wrk, "-t2", "-c50", "-d"+fmt.Sprint(testenv.BenchCount(10, 2))+"s", "--latency", p.URL+path).CombinedOutput()
 				if err != nil {
 					b.Fatalf("wrk: %v\n%s", err, out)
 				}

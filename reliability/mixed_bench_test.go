@@ -19,6 +19,7 @@ import (
 
 	"candor/candortest"
 	"candor/internal/bundle"
+	"candor/internal/testenv"
 )
 
 // The mixed run's clients: how many of each kind run at once, and the size of a report's file.
@@ -47,7 +48,7 @@ var (
 func mixedSeconds(b *testing.B) time.Duration {
 	s := os.Getenv("CANDOR_MIXED_SECONDS")
 	if s == "" {
-		return 60 * time.Second
+		return testenv.BenchDuration(60*time.Second, 5*time.Second)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 {
@@ -91,10 +92,13 @@ func percentile(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[i]) / float64(time.Millisecond)
 }
 
-// receiptPool holds the receipts the submitters got, for the follow-up clients.
+// receiptPool holds the receipts the submitters got, for the follow-up clients. A receipt is lent
+// to one client at a time: a second login with the same code replaces the first one's session (one
+// session per case), which would turn the first client's message into a 403.
 type receiptPool struct {
 	mu    sync.Mutex
 	codes []string
+	inUse map[string]bool
 	next  int
 }
 
@@ -104,15 +108,29 @@ func (p *receiptPool) put(code string) {
 	p.codes = append(p.codes, code)
 }
 
-// get returns the receipts round-robin; false while there are none.
+// get lends the next receipt no other client holds, round-robin; false while there is none.
 func (p *receiptPool) get() (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.codes) == 0 {
-		return "", false
+	for range p.codes {
+		p.next++
+		code := p.codes[p.next%len(p.codes)]
+		if !p.inUse[code] {
+			if p.inUse == nil {
+				p.inUse = map[string]bool{}
+			}
+			p.inUse[code] = true
+			return code, true
+		}
 	}
-	p.next++
-	return p.codes[p.next%len(p.codes)], true
+	return "", false
+}
+
+// release gives a lent receipt back.
+func (p *receiptPool) release(code string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.inUse, code)
 }
 
 // BenchmarkMixed runs, against a real `candor serve --dev-listen` child on loopback with the
@@ -185,6 +203,7 @@ func mixedRun(base string, tokens []string, dur time.Duration, pid int, b *testi
 			if !ok {
 				return errNoReceipt
 			}
+			defer pool.release(code)
 			return mixedFollowup(base, code, fmt.Sprintf("follow-up %d/%d", f, i), msg)
 		})
 	}

@@ -108,7 +108,7 @@ func postFileSent(url, file string, sent chan<- struct{}) (int, error) {
 //     which adds the one Argon2id derivation (64 MiB) that makes the receipt.
 func BenchmarkUpload(b *testing.B) {
 	ageBin := testenv.Age(b)
-	for _, size := range []int64{128 << 20, 1 << 30} {
+	for _, size := range []int64{testenv.BenchSize(128<<20, 4<<20), testenv.BenchSize(1<<30, 8<<20)} {
 		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
 			file := makeFile(b, size)
 			for range b.N {
@@ -166,7 +166,7 @@ func timeAge(b *testing.B, ageBin, recipient, file, out string) time.Duration {
 // the cap of 8 wait for a slot). It reports the aggregate throughput and the server's peak
 // anonymous RSS (8 uploads streaming plus up to 4 receipt derivations).
 func BenchmarkConcurrentUploads(b *testing.B) {
-	file := makeFile(b, 20<<20)
+	file := makeFile(b, testenv.BenchSize(20<<20, 1<<20))
 	for range b.N {
 		c, _ := startChild(b)
 		var wg sync.WaitGroup
@@ -203,9 +203,10 @@ func BenchmarkConcurrentUploads(b *testing.B) {
 // BenchmarkUploadInProcess uploads 256 MiB to an in-process server (for profiling with
 // -cpuprofile; the child-process benchmarks above give the real figures).
 func BenchmarkUploadInProcess(b *testing.B) {
-	file := makeFile(b, 256<<20)
+	size := testenv.BenchSize(256<<20, 8<<20)
+	file := makeFile(b, size)
 	e := newEnv(b, envOptions{reviewers: 1})
-	b.SetBytes(256 << 20)
+	b.SetBytes(size)
 	for range b.N {
 		if status, err := postFile(e.url, file); err != nil || status != 200 {
 			b.Fatalf("upload: %d %v", status, err)

@@ -76,7 +76,7 @@ func BenchmarkIngest(b *testing.B) {
 func ingestBytes(b *testing.B) int64 {
 	v := os.Getenv("CANDOR_INGEST_MIB")
 	if v == "" {
-		return ingestSize
+		return testenv.BenchSize(ingestSize, 16<<20)
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {

@@ -123,7 +123,7 @@ func TestStockAgeDecryptsRawExport(t *testing.T) {
 // throughputs and their ratio. CANDOR_BENCH_MIB overrides the size.
 func BenchmarkExport1GiB(b *testing.B) {
 	ageBin := testenv.Age(b)
-	mib := 1024
+	mib := testenv.BenchCount(1024, 16)
 	if v, err := strconv.Atoi(os.Getenv("CANDOR_BENCH_MIB")); err == nil && v > 0 {
 		mib = v
 	}
