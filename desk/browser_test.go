@@ -214,6 +214,9 @@ func reviewerDay(t *testing.T, w *world, url, msg string, want []byte, name stri
 	if got := text("#case-status"); got != "Closed" {
 		t.Errorf("status after the push and the next import: got %q, want Closed", got)
 	}
+	if got := text("#case-outcome"); got != "The report was found to be true" {
+		t.Errorf("outcome after the push and the next import: got %q, want the substantiated outcome", got)
+	}
 	if got := text("#m2"); !strings.Contains(got, "attached questions") || !strings.Contains(got, "questions.txt") {
 		t.Errorf("the reply reads %q", got)
 	}
