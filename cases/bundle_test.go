@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"candor/candortest"
 	"candor/cases"
-	"candor/installation"
 	"candor/internal/frame"
 	"candor/server/store"
 )
@@ -36,20 +32,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 // the cases it carried as sent.
 func TestPlanIsReadOnlySendRecords(t *testing.T) {
 	alice := candortest.NewReviewer(t, "Alice")
-	path := filepath.Join(t.TempDir(), "candor.db")
-	st, err := store.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := installation.Init(st, installation.InitOptions{KDF: candortest.KDF,
-		Reviewers: [][]byte{alice.Card.Marshal()}}); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := cases.New(cases.Config{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, MaxKDF: 1, KDFWait: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, svc := newService(t, alice)
 	msg := "a report"
 	f := &cases.Form{Message: &msg, Answers: map[string]string{}}
 	if _, err := svc.ChooseCategory(f); err != nil {

@@ -19,25 +19,36 @@ import (
 	"candor/server/store"
 )
 
-// TestSubmitWithoutHTTP submits a report through package cases alone — recipients from a Form,
-// parts from plain io.Readers through a Sealer, CreateCase — and checks that the chosen reviewer
-// decrypts exactly what was sealed, that the reporter's receipt finds the case, and that an
-// aborted Sealer leaves nothing in the store.
-func TestSubmitWithoutHTTP(t *testing.T) {
-	alice, bob := candortest.NewReviewer(t, "Alice"), candortest.NewReviewer(t, "Bob")
+// newService installs a store in a temporary directory with the reviewers' cards and returns it
+// with the case service over it (one derivation at a time, the test KDF).
+func newService(t *testing.T, reviewers ...candortest.Reviewer) (*store.Store, *cases.Service) {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "candor.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := installation.Init(st, installation.InitOptions{KDF: candortest.KDF,
-		Reviewers: [][]byte{alice.Card.Marshal(), bob.Card.Marshal()}}); err != nil {
+	var cards [][]byte
+	for _, r := range reviewers {
+		cards = append(cards, r.Card.Marshal())
+	}
+	if err := installation.Init(st, installation.InitOptions{KDF: candortest.KDF, Reviewers: cards}); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := cases.New(cases.Config{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, MaxKDF: 1, KDFWait: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, svc
+}
+
+// TestSubmitWithoutHTTP submits a report through package cases alone — recipients from a Form,
+// parts from plain io.Readers through a Sealer, CreateCase — and checks that the chosen reviewer
+// decrypts exactly what was sealed, that the reporter's receipt finds the case, and that an
+// aborted Sealer leaves nothing in the store.
+func TestSubmitWithoutHTTP(t *testing.T) {
+	alice, bob := candortest.NewReviewer(t, "Alice"), candortest.NewReviewer(t, "Bob")
+	st, svc := newService(t, alice, bob)
 	msg := "the sergeant deletes the custody logs"
 	f := &cases.Form{Message: &msg, Answers: map[string]string{}, Reviewers: []string{alice.FP}, ReviewerChoice: true}
 	if _, err := svc.ChooseCategory(f); err != nil {
