@@ -14,8 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"candor/crypto"
+	"candor/internal/atomicfile"
 	"candor/internal/bundle"
 )
 
@@ -166,28 +165,21 @@ func (c *Client) PullFile(ctx context.Context, since, out string, wrap func(io.R
 		return nil, err
 	}
 	defer body.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".candor-bundle-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
 	var r io.Reader = body
 	if wrap != nil {
 		r = wrap(r)
 	}
-	h, err := bundle.VerifyFunc(io.TeeReader(r, tmp), func(h *bundle.Header) (bundle.Verifier, error) {
-		return crypto.ParseVerifyKey(h.ServerKey)
+	var h *bundle.Header
+	err = atomicfile.Write(out, 0o600, func(w io.Writer) (err error) {
+		h, err = bundle.VerifyFunc(io.TeeReader(r, w), func(h *bundle.Header) (bundle.Verifier, error) {
+			return crypto.ParseVerifyKey(h.ServerKey)
+		})
+		if err != nil {
+			return fmt.Errorf("pull: the bundle is incomplete or damaged (nothing written): %w", err)
+		}
+		return nil
 	})
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return nil, fmt.Errorf("pull: the bundle is incomplete or damaged (nothing written): %w", err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -1,7 +1,8 @@
 // Package atomicfile writes a file whole or not at all: into a temporary file in the same
 // directory, synced, then renamed over the name. A failure at any point removes the temporary
-// file and leaves the name as it was. Every file Candor writes for a person to keep (backups,
-// case files, exports, keys) goes through it.
+// file and leaves the name as it was. The single files Candor writes for a person to keep go through
+// it: backups, case files, outboxes, pulled bundles, inbox keys, tor's key files. (An export of a
+// case's files stages several files and renames them together: inbox's exporter.)
 package atomicfile
 
 import (
