@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -151,10 +151,13 @@ func cmdCasefile(e *env, fs *flag.FlagSet, args []string) error {
 	if _, err := os.Lstat(*out); err == nil && !*force {
 		return withHint("file exists: "+*out, "use --force to overwrite, or choose another name")
 	}
-	err = atomicfile.Write(*out, 0o600, func(w io.Writer) error {
-		return e.with(func(in *inbox.Inbox) error { return in.Casefile(pos[0], w) })
-	})
-	if err != nil {
+	// Built in memory first: a case file that fails half-way leaves no decrypted part on disk,
+	// not even in a temporary file.
+	var buf bytes.Buffer
+	if err := e.with(func(in *inbox.Inbox) error { return in.Casefile(pos[0], &buf) }); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: it holds the decrypted case; keep it as carefully as the case\n", *out)
